@@ -1,0 +1,1 @@
+//! blocking (being built).

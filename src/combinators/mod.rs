@@ -1,0 +1,1 @@
+//! combinators (being built).
