@@ -1,0 +1,135 @@
+//! Tests of the reactor on its own: futures are driven by a minimal
+//! single-threaded executor on the test thread.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+use super::{Reactor, enter};
+use crate::net::{TcpListener, TcpStream};
+use crate::time::{sleep, timeout};
+
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Drives `future` to completion on this thread, with `reactor` current.
+fn block_on<F: Future>(reactor: &Reactor, future: F) -> F::Output {
+    let _current = enter(reactor.handle());
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        thread::park();
+    }
+}
+
+#[test]
+fn sleep_waits_at_least_its_duration() {
+    let reactor = Reactor::start("test").unwrap();
+    let start = Instant::now();
+    block_on(&reactor, sleep(Duration::from_millis(15)));
+    assert!(start.elapsed() >= Duration::from_millis(15));
+}
+
+#[test]
+fn timeout_gives_up_on_a_slow_future() {
+    let reactor = Reactor::start("test").unwrap();
+    let result = block_on(
+        &reactor,
+        timeout(Duration::from_millis(5), sleep(Duration::from_secs(60))),
+    );
+    assert!(result.is_err());
+}
+
+#[test]
+fn shutdown_completes_pending_sleeps() {
+    let reactor = Reactor::start("test").unwrap();
+    let handle = reactor.handle();
+    let sleeper = thread::spawn(move || {
+        let _current = enter(handle.clone());
+        let waker = Waker::from(Arc::new(Unpark(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut sleep = pin!(sleep(Duration::from_secs(3600)));
+        assert!(sleep.as_mut().poll(&mut cx).is_pending());
+        loop {
+            if sleep.as_mut().poll(&mut cx).is_ready() {
+                return;
+            }
+            thread::park();
+        }
+    });
+    while reactor.handle().timers_in_wheel() == 0 {
+        thread::yield_now();
+    }
+    reactor.shutdown();
+    sleeper.join().unwrap();
+}
+
+#[test]
+fn shutdown_wakes_io_waiters_with_an_error() {
+    let reactor = Reactor::start("test").unwrap();
+    let listener = block_on(&reactor, TcpListener::bind("127.0.0.1:0")).unwrap();
+    let handle = reactor.handle();
+    let (polled_tx, polled_rx) = std::sync::mpsc::channel();
+    let acceptor = thread::spawn(move || {
+        let _current = enter(handle);
+        let waker = Waker::from(Arc::new(Unpark(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut accept = pin!(listener.accept());
+        assert!(accept.as_mut().poll(&mut cx).is_pending());
+        polled_tx.send(()).unwrap();
+        loop {
+            if let Poll::Ready(result) = accept.as_mut().poll(&mut cx) {
+                return result.map(|_| ());
+            }
+            thread::park();
+        }
+    });
+    polled_rx.recv().unwrap();
+    reactor.shutdown();
+    let error = acceptor.join().unwrap().unwrap_err();
+    assert!(
+        error.to_string().contains("reactor has shut down"),
+        "{error}"
+    );
+}
+
+#[test]
+fn loopback_echo_through_the_reactor() {
+    let reactor = Reactor::start("test").unwrap();
+    block_on(&reactor, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        client.write_all(b"hello reactor").await.unwrap();
+        let mut buf = [0; 64];
+        let n = server.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"hello reactor");
+        drop(client);
+        assert_eq!(server.read(&mut buf).await.unwrap(), 0);
+    });
+}
+
+#[test]
+fn connecting_to_a_closed_port_is_refused() {
+    let reactor = Reactor::start("test").unwrap();
+    let addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let error = block_on(&reactor, TcpStream::connect(addr)).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
+}
