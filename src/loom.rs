@@ -14,6 +14,7 @@ mod imp {
     };
     pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
     pub(crate) use loom::thread;
+    pub(crate) use loom::thread_local;
 
     /// Whether the code is being model-checked (constants shrink).
     pub(crate) const LOOM: bool = true;
@@ -26,6 +27,7 @@ mod imp {
     };
     pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
     pub(crate) use std::thread;
+    pub(crate) use std::thread_local;
 
     /// Whether the code is being model-checked (constants shrink).
     pub(crate) const LOOM: bool = false;
