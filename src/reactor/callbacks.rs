@@ -1,4 +1,5 @@
-//! Timed callbacks: `Handle::call_later`, `Handle::call_at`, `Handle::time`.
+//! Timed callbacks and the loop's clock: `Handle::call_later`,
+//! `Handle::call_at`, `Handle::time`, `Handle::pending_timers`.
 //!
 //! Each callback is a small task that sleeps until the callback's deadline
 //! and then runs the loop's *due* callbacks. The callbacks themselves sit in
@@ -15,9 +16,159 @@
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::lock;
+use crate::bridge::CallbackHandle;
+use crate::time::sleep_until;
+
+impl crate::runtime::Handle {
+    /// Runs `f` on the loop after `delay` (asyncio's `loop.call_later`),
+    /// from any thread. Returns a handle to cancel it.
+    ///
+    /// `f` runs on a worker thread, never before the delay has elapsed.
+    /// Callbacks due at the same instant run in the order they were
+    /// scheduled; a zero delay runs as soon as possible. A panic in `f` is
+    /// caught and reported by the panic hook; the loop goes on. On a closed
+    /// loop the callback is refused and never runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let (sender, receiver) = mpsc::channel();
+    /// let start = Instant::now();
+    /// lp.handle().call_later(Duration::from_millis(5), move || {
+    ///     sender.send(Instant::now()).unwrap();
+    /// });
+    /// let ran_at = receiver.recv().unwrap();
+    /// assert!(ran_at - start >= Duration::from_millis(5));
+    /// lp.close();
+    /// ```
+    pub fn call_later<F>(&self, delay: Duration, f: F) -> CallbackHandle
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let now = self.time();
+        let when = now
+            .checked_add(delay)
+            .unwrap_or_else(|| sleep_forever_from(now));
+        self.call_at(when, f)
+    }
+
+    /// Runs `f` on the loop at `when` (asyncio's `loop.call_at`), from any
+    /// thread; see [`call_later`](crate::Handle::call_later). An instant in
+    /// the past runs as soon as possible.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// evloop::run(async {
+    ///     let handle = evloop::Handle::current();
+    ///     let order = Arc::new(Mutex::new(Vec::new()));
+    ///     let when = handle.time() + Duration::from_millis(2);
+    ///     for i in 0..3 {
+    ///         let order = order.clone();
+    ///         handle.call_at(when, move || order.lock().unwrap().push(i));
+    ///     }
+    ///     evloop::sleep(Duration::from_millis(20)).await;
+    ///     assert_eq!(*order.lock().unwrap(), [0, 1, 2]);
+    /// });
+    /// ```
+    pub fn call_at<F>(&self, when: Instant, f: F) -> CallbackHandle
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if self.is_closed() {
+            return CallbackHandle::refused();
+        }
+        let handle = CallbackHandle::pending();
+        let claim = handle.clone();
+        let reactor = self.reactor().clone();
+        let key = reactor.callbacks().schedule(
+            when,
+            Box::new(move || {
+                if claim.claim() {
+                    f();
+                }
+            }),
+        );
+        let mut slot = QueuedCallback {
+            reactor,
+            key: Some(key),
+        };
+        let task = self.spawn(async move {
+            sleep_until(when).await;
+            // The callback is due: it is ours to run, or the running
+            // runner's, which picks it up before it stops.
+            slot.key = None;
+            slot.reactor.callbacks().run_due();
+        });
+        handle.set_task(task);
+        handle
+    }
+
+    /// The loop's clock (asyncio's `loop.time()`): a monotonic
+    /// [`Instant`], the time base of [`call_at`](crate::Handle::call_at)
+    /// and [`sleep_until`](crate::sleep_until).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let before = std::time::Instant::now();
+    /// assert!(lp.handle().time() >= before);
+    /// ```
+    pub fn time(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// How many timers the loop's reactor holds: sleeps (and timeouts,
+    /// and timed callbacks) that are registered and have neither fired nor
+    /// been dropped, as of the reactor's last wake-up. A diagnostic: a count
+    /// that keeps growing points at leaked timers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// evloop::run(async {
+    ///     evloop::sleep(Duration::from_millis(1)).await;
+    ///     assert_eq!(evloop::Handle::current().pending_timers(), 0);
+    /// });
+    /// ```
+    pub fn pending_timers(&self) -> usize {
+        self.reactor().timers_in_wheel()
+    }
+}
+
+/// An instant so far ahead it is never reached, for delays that overflow.
+fn sleep_forever_from(now: Instant) -> Instant {
+    crate::time::sleep(Duration::MAX).deadline().max(now)
+}
+
+/// A callback's entry in the queue, removed when its task goes away before
+/// the callback was due (cancelled, or dropped when the loop closed).
+struct QueuedCallback {
+    reactor: super::Handle,
+    /// `None` once the callback is due and left to the runners.
+    key: Option<CallbackKey>,
+}
+
+impl Drop for QueuedCallback {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.reactor.callbacks().remove(key);
+        }
+    }
+}
 
 /// A scheduled callback, already wrapped with its "not cancelled" check.
 pub(crate) type Callback = Box<dyn FnOnce() + Send + 'static>;

@@ -174,34 +174,18 @@ impl Drop for Reactor {
     }
 }
 
-// Until the loop's own thread-local is available, the reactor of the current
-// thread is recorded here by whoever drives futures on it.
-thread_local! {
-    static CURRENT: std::cell::RefCell<Option<Handle>> = const { std::cell::RefCell::new(None) };
-}
-
 /// The reactor of the event loop the current thread runs in.
 ///
 /// # Panics
 ///
-/// Panics outside an event loop.
+/// Panics outside an event loop, with the loop's "no current loop" message.
+#[track_caller]
 pub(crate) fn current() -> Handle {
-    CURRENT
-        .with(|current| current.borrow().clone())
-        .expect("this must be called from inside an evloop event loop")
-}
-
-/// Makes `handle` the current thread's reactor until the guard is dropped.
-#[cfg(test)]
-pub(crate) fn enter(handle: Handle) -> impl Drop {
-    struct Exit(Option<Handle>);
-    impl Drop for Exit {
-        fn drop(&mut self) {
-            let previous = self.0.take();
-            CURRENT.with(|current| *current.borrow_mut() = previous);
-        }
+    #[cfg(test)]
+    if let Some(handle) = tests::current_override() {
+        return handle;
     }
-    Exit(CURRENT.with(|current| current.borrow_mut().replace(handle)))
+    crate::runtime::Handle::current().reactor().clone()
 }
 
 #[cfg(test)]

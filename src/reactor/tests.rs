@@ -8,9 +8,30 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use super::{Reactor, enter};
+use super::{Handle, Reactor};
 use crate::net::{TcpListener, TcpStream};
 use crate::time::{sleep, timeout};
+
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<Handle>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The reactor that `reactor::current` returns on this test thread, if any.
+pub(super) fn current_override() -> Option<Handle> {
+    CURRENT.with(|current| current.borrow().clone())
+}
+
+/// Makes `handle` the current thread's reactor until the guard is dropped.
+fn enter(handle: Handle) -> impl Drop {
+    struct Exit(Option<Handle>);
+    impl Drop for Exit {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CURRENT.with(|current| *current.borrow_mut() = previous);
+        }
+    }
+    Exit(CURRENT.with(|current| current.borrow_mut().replace(handle)))
+}
 
 struct Unpark(Thread);
 

@@ -29,6 +29,7 @@ pub(crate) struct LoopInner {
     pub(crate) scheduler: Arc<scheduler::Shared>,
     pub(crate) workers: usize,
     pub(crate) config: Builder,
+    pub(crate) reactor: crate::reactor::Handle,
     closed: AtomicBool,
     drivers: AtomicUsize,
     stop_requested: Mutex<bool>,
@@ -64,6 +65,7 @@ pub struct EventLoop {
     handle: Handle,
     threads: Vec<(usize, JoinHandle<()>)>,
     exited: mpsc::Receiver<usize>,
+    reactor: Option<crate::reactor::Reactor>,
     closed: bool,
 }
 
@@ -97,11 +99,13 @@ impl EventLoop {
     fn start(config: Builder) -> io::Result<EventLoop> {
         let workers = config.worker_threads;
         let (scheduler, seeds) = scheduler::Shared::new(workers);
+        let reactor = crate::reactor::Reactor::start(&config.thread_name)?;
         let handle = Handle {
             inner: Arc::new(LoopInner {
                 scheduler,
                 workers,
                 config: config.clone(),
+                reactor: reactor.handle(),
                 closed: AtomicBool::new(false),
                 drivers: AtomicUsize::new(0),
                 stop_requested: Mutex::new(false),
@@ -113,6 +117,7 @@ impl EventLoop {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
             exited,
+            reactor: Some(reactor),
             closed: false,
         };
         for seed in seeds {
@@ -291,6 +296,9 @@ impl EventLoop {
 
         let _context = self.handle.enter();
         inner.scheduler.drop_remaining_tasks();
+        if let Some(reactor) = self.reactor.take() {
+            reactor.shutdown();
+        }
     }
 }
 
