@@ -370,7 +370,7 @@ fn a_sleep_pending_when_the_loop_closes_is_dropped_with_its_task() {
     let drops = Arc::new(AtomicUsize::new(0));
     let guard = DropCounter(drops.clone());
     let (sender, started) = mpsc::channel();
-    lp.handle().spawn(async move {
+    let _sleeper = lp.handle().spawn(async move {
         let _guard = guard;
         sender.send(()).unwrap();
         sleep(Duration::from_secs(3600)).await;
