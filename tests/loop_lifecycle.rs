@@ -30,7 +30,10 @@ fn close_drops_every_pending_future_exactly_once_and_joins_all_threads() {
     rx.recv().unwrap();
     lp.close();
     assert_eq!(drops.count(), 1_000);
-    assert!(threads_named("lcclose-").is_empty(), "no thread left behind");
+    assert!(
+        threads_named("lcclose-").is_empty(),
+        "no thread left behind"
+    );
     for task in tasks {
         assert!(task.done() && task.cancelled());
     }
@@ -145,7 +148,10 @@ fn handle_current_outside_a_loop_panics_with_a_clear_message() {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap();
-    assert!(message.contains("no current evloop event loop"), "{message}");
+    assert!(
+        message.contains("no current evloop event loop"),
+        "{message}"
+    );
     assert!(evloop::Handle::try_current().is_none());
 }
 

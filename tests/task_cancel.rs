@@ -34,7 +34,10 @@ fn cancelled_task_reads_cancelled_and_cancel_after_done_is_false() {
     let task = lp.handle().spawn(pending_with(DropCounter::new().guard()));
     task.add_done_callback(move |t| tx.send(t.cancelled()).unwrap());
     assert!(task.cancel());
-    assert!(task.cancel(), "a second request while cancelling still reports not done");
+    assert!(
+        task.cancel(),
+        "a second request while cancelling still reports not done"
+    );
     assert!(rx.recv().unwrap());
     assert!(task.done() && task.cancelled());
     assert!(!task.cancel(), "already done");

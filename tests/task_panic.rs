@@ -37,7 +37,11 @@ fn panics_are_isolated_and_reported_with_their_payload() {
         }
     }
     // The workers survived: the loop still runs tasks.
-    assert_eq!(lp.run_until_complete(lp.handle().spawn(async { 1 })).unwrap(), 1);
+    assert_eq!(
+        lp.run_until_complete(lp.handle().spawn(async { 1 }))
+            .unwrap(),
+        1
+    );
 }
 
 #[test]
@@ -60,7 +64,11 @@ fn a_panic_in_a_destructor_during_cancel_is_reported_as_a_panic() {
     let err = lp.run_until_complete(task).unwrap_err();
     assert!(err.is_panic());
     assert_eq!(err.panic_message(), Some("drop failed"));
-    assert_eq!(lp.run_until_complete(lp.handle().spawn(async { 2 })).unwrap(), 2);
+    assert_eq!(
+        lp.run_until_complete(lp.handle().spawn(async { 2 }))
+            .unwrap(),
+        2
+    );
 }
 
 #[test]
@@ -72,7 +80,11 @@ fn a_panicking_done_callback_does_not_stop_the_others() {
     task.add_done_callback(move |_| tx.send(()).unwrap());
     task.cancel();
     rx.recv().unwrap();
-    assert_eq!(lp.run_until_complete(lp.handle().spawn(async { 3 })).unwrap(), 3);
+    assert_eq!(
+        lp.run_until_complete(lp.handle().spawn(async { 3 }))
+            .unwrap(),
+        3
+    );
 }
 
 #[test]

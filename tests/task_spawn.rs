@@ -92,9 +92,9 @@ fn unnamed_tasks_are_numbered_and_named_tasks_keep_their_name() {
         let b = evloop::spawn(async {});
         assert_eq!(a.name(), format!("Task-{}", a.id()));
         assert!(b.id() > a.id());
-        let named = evloop::task::Builder::new().name("fetch").spawn(async {
-            evloop::current_task().unwrap().name().into_owned()
-        });
+        let named = evloop::task::Builder::new()
+            .name("fetch")
+            .spawn(async { evloop::current_task().unwrap().name().into_owned() });
         assert_eq!(named.name(), "fetch");
         assert_eq!(named.await.unwrap(), "fetch");
     });
@@ -104,7 +104,10 @@ fn unnamed_tasks_are_numbered_and_named_tasks_keep_their_name() {
 fn current_task_is_the_running_task_and_none_outside() {
     assert!(evloop::current_task().is_none());
     evloop::run(async {
-        assert!(evloop::current_task().is_none(), "the main future is not a task");
+        assert!(
+            evloop::current_task().is_none(),
+            "the main future is not a task"
+        );
         let task = evloop::spawn(async { evloop::current_task().unwrap().id() });
         let id = task.id();
         assert_eq!(task.await.unwrap(), id);
@@ -170,7 +173,11 @@ fn done_callbacks_run_once_in_order_and_at_once_when_already_done() {
     assert_eq!(got, vec![(0, true), (1, true), (2, true)]);
     let tx2 = tx.clone();
     task.add_done_callback(move |_| tx2.send((3, true)).unwrap());
-    assert_eq!(rx.try_recv().unwrap(), (3, true), "ran at once on this thread");
+    assert_eq!(
+        rx.try_recv().unwrap(),
+        (3, true),
+        "ran at once on this thread"
+    );
     drop(tx);
     assert!(rx.recv().is_err(), "no callback ran twice");
 }
