@@ -7,6 +7,7 @@
 //! the models small.
 
 #[cfg(loom)]
+#[allow(unused_imports)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic::{
@@ -21,6 +22,7 @@ mod imp {
 }
 
 #[cfg(not(loom))]
+#[allow(unused_imports)]
 mod imp {
     pub(crate) use std::sync::atomic::{
         AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,

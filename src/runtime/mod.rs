@@ -64,7 +64,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct EventLoop {
     handle: Handle,
     threads: Vec<(usize, JoinHandle<()>)>,
-    exited: mpsc::Receiver<usize>,
+    /// Behind a mutex only to make the loop `Sync`; only `shutdown` reads it.
+    exited: Mutex<mpsc::Receiver<usize>>,
     reactor: Option<crate::reactor::Reactor>,
     closed: bool,
 }
@@ -116,7 +117,7 @@ impl EventLoop {
         let mut event_loop = EventLoop {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
-            exited,
+            exited: Mutex::new(exited),
             reactor: Some(reactor),
             closed: false,
         };
@@ -276,12 +277,13 @@ impl EventLoop {
             .into_iter()
             .filter(|(_, thread)| thread.thread().id() != me)
             .collect();
+        let exits = lock(&self.exited);
         while !remaining.is_empty() {
             let exited = match deadline {
-                None | Some(None) => self.exited.recv().ok(),
+                None | Some(None) => exits.recv().ok(),
                 Some(Some(deadline)) => {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    self.exited.recv_timeout(left).ok()
+                    exits.recv_timeout(left).ok()
                 }
             };
             let Some(index) = exited else {
@@ -294,6 +296,7 @@ impl EventLoop {
             }
         }
 
+        drop(exits);
         let _context = self.handle.enter();
         inner.scheduler.drop_remaining_tasks();
         if let Some(reactor) = self.reactor.take() {
