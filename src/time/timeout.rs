@@ -137,6 +137,16 @@ impl<F> Timeout<F> {
     }
 
     /// The instant at which the future is given up on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let deadline = Instant::now() + Duration::from_secs(1);
+    /// let bounded = evloop::time::timeout_at(deadline, async {});
+    /// assert_eq!(bounded.deadline(), deadline);
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.sleep.deadline()
     }

@@ -359,6 +359,32 @@ mod tests {
     }
 
     #[test]
+    fn a_million_timers_fit_and_cancelled_ones_leave_no_trace() {
+        let mut wheel = Wheel::new();
+        let keys: Vec<Key> = (0..1_000_000u64)
+            .map(|i| wheel.insert(1 + (i * 48_271) % 3_600_000, i).unwrap())
+            .collect();
+        assert_eq!(wheel.len(), 1_000_000);
+        for key in keys.iter().step_by(2) {
+            assert!(wheel.remove(*key).is_some());
+        }
+        assert_eq!(wheel.len(), 500_000);
+        let mut expired = 0;
+        wheel.advance(3_600_000, |i| {
+            assert_eq!(i % 2, 1, "a removed timer expired");
+            expired += 1;
+        });
+        assert_eq!(expired, 500_000);
+        assert_eq!(wheel.len(), 0);
+        // Nodes are recycled rather than grown.
+        let nodes = wheel.nodes.len();
+        for i in 0..1000 {
+            wheel.insert(3_600_001 + i, i).unwrap();
+        }
+        assert_eq!(wheel.nodes.len(), nodes);
+    }
+
+    #[test]
     fn timers_of_the_same_tick_expire_in_insertion_order() {
         let mut wheel = Wheel::new();
         for i in 0..100 {
