@@ -20,5 +20,5 @@ mod blocking;
 pub mod combinators;
 pub mod sync;
 
-// pub use runtime::{Builder, EventLoop, Handle, run};
-// pub use task::{Task, TaskError, TaskRef, all_tasks, current_task, spawn, yield_now};
+pub use runtime::{Builder, EventLoop, Handle, run};
+pub use task::{Task, TaskError, TaskRef, all_tasks, current_task, spawn, yield_now};

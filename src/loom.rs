@@ -12,6 +12,7 @@ mod imp {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
     pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
     pub(crate) use loom::thread;
+    pub(crate) use loom::thread_local;
 
     /// Whether the code is being model-checked (constants shrink).
     pub(crate) const LOOM: bool = true;
@@ -22,6 +23,7 @@ mod imp {
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
     pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
     pub(crate) use std::thread;
+    pub(crate) use std::thread_local;
 
     /// Whether the code is being model-checked (constants shrink).
     pub(crate) const LOOM: bool = false;

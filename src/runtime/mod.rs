@@ -1,1 +1,350 @@
-//! runtime (being built).
+//! The event loop: its owner (`EventLoop`), its configuration (`Builder`)
+//! and the reference any thread may hold (`Handle`).
+//!
+//! Unlike asyncio's loop, which runs on the one thread that calls
+//! `run_forever`, an evloop loop runs its tasks on worker threads from the
+//! moment it is built. `run_until_complete` and `run_forever` block the
+//! calling thread (the first polls its future there), and `close` stops
+//! everything.
+
+mod block_on;
+mod builder;
+pub(crate) mod context;
+mod handle;
+
+use std::future::Future;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+pub use builder::Builder;
+pub use handle::Handle;
+
+use crate::scheduler;
+
+/// What the handles share.
+pub(crate) struct LoopInner {
+    pub(crate) scheduler: Arc<scheduler::Shared>,
+    pub(crate) workers: usize,
+    pub(crate) config: Builder,
+    closed: AtomicBool,
+    drivers: AtomicUsize,
+    stop_requested: Mutex<bool>,
+    stop_signal: Condvar,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// An event loop (asyncio's `new_event_loop()`): worker threads running
+/// tasks on a work-stealing scheduler, a reactor thread for IO and timers,
+/// and a blocking pool. Dropping it closes it.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let lp = evloop::EventLoop::new().unwrap();
+/// let total = lp.run_until_complete(async {
+///     let a = evloop::spawn(async { 1 });
+///     let b = evloop::spawn(async {
+///         evloop::sleep(Duration::from_millis(10)).await;
+///         2
+///     });
+///     a.await.unwrap() + b.await.unwrap()
+/// });
+/// assert_eq!(total, 3);
+/// lp.close();
+/// ```
+pub struct EventLoop {
+    handle: Handle,
+    threads: Vec<(usize, JoinHandle<()>)>,
+    exited: mpsc::Receiver<usize>,
+    closed: bool,
+}
+
+/// Reports a worker's exit (also when it unwinds) to the closing thread.
+struct ExitSignal {
+    index: usize,
+    sender: mpsc::Sender<usize>,
+}
+
+impl Drop for ExitSignal {
+    fn drop(&mut self) {
+        let _ = self.sender.send(self.index);
+    }
+}
+
+impl EventLoop {
+    /// A loop with one worker per CPU (see [`Builder`] for more control).
+    ///
+    /// # Errors
+    ///
+    /// The OS's error when a thread or the poller cannot be created.
+    pub fn new() -> io::Result<EventLoop> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure the loop.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    fn start(config: Builder) -> io::Result<EventLoop> {
+        let workers = config.worker_threads;
+        let (scheduler, seeds) = scheduler::Shared::new(workers);
+        let handle = Handle {
+            inner: Arc::new(LoopInner {
+                scheduler,
+                workers,
+                config: config.clone(),
+                closed: AtomicBool::new(false),
+                drivers: AtomicUsize::new(0),
+                stop_requested: Mutex::new(false),
+                stop_signal: Condvar::new(),
+            }),
+        };
+        let (sender, exited) = mpsc::channel();
+        let mut event_loop = EventLoop {
+            handle: handle.clone(),
+            threads: Vec::with_capacity(workers),
+            exited,
+            closed: false,
+        };
+        for seed in seeds {
+            let index = event_loop.threads.len();
+            let handle = handle.clone();
+            let signal = ExitSignal {
+                index,
+                sender: sender.clone(),
+            };
+            let spawned = thread::Builder::new()
+                .name(format!("{}-worker-{index}", config.thread_name))
+                .spawn(move || {
+                    let _signal = signal;
+                    let _context = handle.enter();
+                    scheduler::run_worker(handle.inner.scheduler.clone(), seed);
+                });
+            match spawned {
+                Ok(thread) => event_loop.threads.push((index, thread)),
+                // Dropping the half-built loop stops the workers started so far.
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(event_loop)
+    }
+
+    /// A handle to this loop, for other threads and for tasks.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Runs `future` on the calling thread until it completes, while spawned
+    /// tasks run on the workers (asyncio's `run_until_complete`). The future
+    /// need not be `Send`. Inside it, [`spawn`](crate::spawn),
+    /// [`sleep`](crate::sleep) and [`Handle::current`] refer to this loop.
+    ///
+    /// # Panics
+    ///
+    /// When called from inside a task of a loop, or from inside another
+    /// `run_until_complete` on this thread: blocking there would deadlock,
+    /// so it panics with a message saying to `await` instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let local = Rc::new(5); // not Send: fine here
+    /// let doubled = lp.run_until_complete(async move { *local * 2 });
+    /// assert_eq!(doubled, 10);
+    /// ```
+    #[track_caller]
+    pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
+        let _driving = self.begin_driving("run_until_complete");
+        let _context = self.handle.enter();
+        block_on::block_on(future)
+    }
+
+    /// Blocks the calling thread until [`stop`](EventLoop::stop) (or
+    /// [`Handle::stop`]) is called, while tasks run on the workers (asyncio's
+    /// `run_forever`). The seed pattern: move the loop into a thread that
+    /// runs it forever, submit work from other threads through a
+    /// [`Handle`], then stop it.
+    ///
+    /// # Panics
+    ///
+    /// When called from inside a task or a running `run_until_complete`
+    /// (see there).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let handle = lp.handle();
+    /// let runner = std::thread::spawn(move || {
+    ///     lp.run_forever();
+    ///     lp
+    /// });
+    /// handle.spawn(async {}).add_done_callback({
+    ///     let handle = handle.clone();
+    ///     move |_| handle.stop()
+    /// });
+    /// let lp = runner.join().unwrap();
+    /// lp.close();
+    /// ```
+    #[track_caller]
+    pub fn run_forever(&self) {
+        let _driving = self.begin_driving("run_forever");
+        let _context = self.handle.enter();
+        let inner = &self.handle.inner;
+        let mut stop = lock(&inner.stop_requested);
+        while !*stop {
+            stop = inner
+                .stop_signal
+                .wait(stop)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *stop = false;
+    }
+
+    /// Makes [`run_forever`](EventLoop::run_forever) return (see
+    /// [`Handle::stop`]).
+    pub fn stop(&self) {
+        self.handle.stop();
+    }
+
+    /// Closes the loop (asyncio's `close()`, plus the cancellation that
+    /// `asyncio.run` does): new work is refused from now on, the workers
+    /// finish their current poll and stop, every task that has not finished
+    /// has its future dropped exactly once (so its destructors run), and
+    /// every thread is joined. Dropping the loop does the same.
+    pub fn close(mut self) {
+        self.shutdown(None);
+    }
+
+    /// Like [`close`](EventLoop::close), but waits at most `timeout` for
+    /// the workers to finish their current poll (a task blocking its worker
+    /// thread would otherwise hold the close up). Workers still busy after
+    /// the timeout are left to finish in the background: their tasks'
+    /// futures are dropped when the poll in progress returns.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    fn begin_driving(&self, what: &str) -> DriverGuard<'_> {
+        if scheduler::is_worker_thread() {
+            panic!(
+                "EventLoop::{what} was called from inside a task on a loop's worker thread: \
+                 this would block the worker and deadlock; `.await` the future instead"
+            );
+        }
+        let Some(thread_guard) = context::begin_driving() else {
+            panic!(
+                "EventLoop::{what} was called while this thread already drives an event loop \
+                 (asyncio: 'This event loop is already running'); `.await` the future instead"
+            );
+        };
+        self.handle.inner.drivers.fetch_add(1, Ordering::SeqCst);
+        DriverGuard {
+            inner: &self.handle.inner,
+            _thread: thread_guard,
+        }
+    }
+
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let inner = &self.handle.inner;
+        inner.closed.store(true, Ordering::SeqCst);
+        inner.scheduler.begin_shutdown();
+
+        let deadline = timeout.map(|t| Instant::now().checked_add(t));
+        let me = thread::current().id();
+        let mut remaining: Vec<(usize, JoinHandle<()>)> = std::mem::take(&mut self.threads)
+            .into_iter()
+            .filter(|(_, thread)| thread.thread().id() != me)
+            .collect();
+        while !remaining.is_empty() {
+            let exited = match deadline {
+                None | Some(None) => self.exited.recv().ok(),
+                Some(Some(deadline)) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    self.exited.recv_timeout(left).ok()
+                }
+            };
+            let Some(index) = exited else {
+                // Timed out: the rest are detached and finish on their own.
+                break;
+            };
+            if let Some(pos) = remaining.iter().position(|(i, _)| *i == index) {
+                let (_, thread) = remaining.swap_remove(pos);
+                let _ = thread.join();
+            }
+        }
+
+        let _context = self.handle.enter();
+        inner.scheduler.drop_remaining_tasks();
+    }
+}
+
+/// Counts the threads driving the loop, for `is_running`.
+struct DriverGuard<'a> {
+    inner: &'a LoopInner,
+    _thread: context::DrivingGuard,
+}
+
+impl Drop for DriverGuard<'_> {
+    fn drop(&mut self) {
+        self.inner.drivers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+impl std::fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}
+
+/// Runs `future` to completion on a new loop with default settings, then
+/// closes the loop (asyncio's `asyncio.run`): tasks still running at the
+/// end are cancelled (their futures dropped).
+///
+/// # Panics
+///
+/// When the loop cannot be started (the OS refused a thread), or when
+/// called from inside a loop (see
+/// [`EventLoop::run_until_complete`]).
+///
+/// # Examples
+///
+/// ```
+/// let answer = evloop::run(async {
+///     evloop::spawn(async { 42 }).await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+#[track_caller]
+pub fn run<F: Future>(future: F) -> F::Output {
+    let event_loop = match EventLoop::new() {
+        Ok(event_loop) => event_loop,
+        Err(err) => panic!("evloop::run could not start an event loop: {err}"),
+    };
+    let output = event_loop.run_until_complete(future);
+    event_loop.close();
+    output
+}

@@ -1,1 +1,183 @@
-//! scheduler (being built).
+//! The per-core work-stealing scheduler.
+//!
+//! N workers, each with a local FIFO queue (`queue.rs`) plus a one-task
+//! LIFO slot for the task most recently woken or spawned by the running
+//! task; a global injector for work that comes from other threads; stealing
+//! of half a victim's queue when a worker runs dry; and parking of idle
+//! workers (`idle.rs` decides who sleeps and who is woken, `park.rs` is how
+//! a worker sleeps). `worker.rs` is the worker loop.
+//!
+//! Fairness: a worker takes from the injector first every
+//! `GLOBAL_QUEUE_INTERVAL` ticks even when its local queue stays busy; a
+//! task that wakes itself goes to the back of the local queue (never the
+//! LIFO slot); and the LIFO slot serves at most `MAX_LIFO_POLLS` tasks in a
+//! row before its occupant goes to the back of the queue.
+
+mod idle;
+mod park;
+mod queue;
+mod worker;
+
+use std::future::Future;
+use std::ptr::NonNull;
+use std::sync::Arc as StdArc;
+
+use crate::loom::{AtomicBool, Ordering};
+use crate::task::list::TaskList;
+use crate::task::raw::{self, Header};
+use crate::task::{Notified, Schedule, Task, TaskRef, next_task_id};
+use idle::Idle;
+use park::{Parker, Unparker};
+use queue::{Injector, LocalQueue, Stealer};
+
+pub(crate) use worker::{is_worker_thread, run_worker};
+
+/// What a worker thread needs to start: its queue and its parker.
+pub(crate) struct WorkerSeed {
+    index: usize,
+    local: LocalQueue<Notified>,
+    parker: Parker,
+}
+
+/// The scheduler state shared by the workers, the handles and the tasks.
+pub(crate) struct Shared {
+    injector: Injector<Notified>,
+    stealers: Box<[Stealer<Notified>]>,
+    unparkers: Box<[Unparker]>,
+    idle: Idle,
+    tasks: TaskList,
+    shutdown: AtomicBool,
+}
+
+impl Shared {
+    /// A scheduler for `workers` workers; the seeds go to the worker threads.
+    pub(crate) fn new(workers: usize) -> (StdArc<Shared>, Vec<WorkerSeed>) {
+        let seeds: Vec<WorkerSeed> = (0..workers)
+            .map(|index| WorkerSeed {
+                index,
+                local: LocalQueue::new(),
+                parker: Parker::new(),
+            })
+            .collect();
+        let shared = Shared {
+            injector: Injector::new(),
+            stealers: seeds.iter().map(|s| s.local.stealer()).collect(),
+            unparkers: seeds.iter().map(|s| s.parker.unparker()).collect(),
+            idle: Idle::new(workers),
+            tasks: TaskList::new(),
+            shutdown: AtomicBool::new(false),
+        };
+        (StdArc::new(shared), seeds)
+    }
+
+    /// Allocates a task, links it into the live-task list and queues its
+    /// first run. On a closed scheduler the task is completed at once with a
+    /// "loop closed" error.
+    pub(crate) fn spawn<F>(self: &StdArc<Self>, future: F, name: Option<Box<str>>) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let scheduler: StdArc<dyn Schedule> = self.clone();
+        let ptr = raw::allocate(future, next_task_id(), name, scheduler);
+        // SAFETY: `allocate` returned three references: one for the handle,
+        // one for the run queue, one for the live-task list.
+        let (task, notified) = unsafe { (Task::from_raw(ptr), Notified::from_raw(ptr)) };
+        if self.tasks.insert(ptr) {
+            self.schedule(notified);
+        } else {
+            notified.refuse();
+        }
+        task
+    }
+
+    /// Queues work from a thread that is not one of our workers and wakes a
+    /// sleeping worker if nobody is looking for work.
+    fn schedule_remote(&self, task: Notified) {
+        self.injector.push(task);
+        self.notify_one();
+        if self.shutdown.load(Ordering::SeqCst) {
+            // The workers are gone or going: nobody will pop this queue
+            // again, and a queued reference must not outlive the loop.
+            self.drain_injector();
+        }
+    }
+
+    /// Wakes one sleeping worker, when nobody is searching.
+    pub(crate) fn notify_one(&self) {
+        if let Some(worker) = self.idle.worker_to_notify() {
+            self.unparkers[worker].unpark();
+        }
+    }
+
+    /// Whether any queue holds work (the re-check before parking).
+    fn has_queued_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Tells every worker to stop after its current poll, and refuses new
+    /// tasks from now on.
+    pub(crate) fn begin_shutdown(&self) {
+        self.tasks.close();
+        self.shutdown.store(true, Ordering::SeqCst);
+        for unparker in self.unparkers.iter() {
+            unparker.unpark();
+        }
+    }
+
+    /// After the workers stopped: drops every remaining task's future
+    /// exactly once (on this thread) and empties the queues. Tasks that a
+    /// stuck worker is still polling are flagged cancelled; that worker drops
+    /// their future when its poll returns.
+    pub(crate) fn drop_remaining_tasks(&self) {
+        for task in self.tasks.close_and_take_all() {
+            // SAFETY: `close_and_take_all` handed us the list's reference.
+            unsafe { raw::shutdown_task(task) };
+        }
+        self.drain_injector();
+        for stealer in self.stealers.iter() {
+            while stealer.steal().is_some() {}
+        }
+    }
+
+    fn drain_injector(&self) {
+        while self.injector.steal().is_some() {}
+    }
+
+    /// Every live task, in spawn order.
+    pub(crate) fn all_tasks(&self) -> Vec<TaskRef> {
+        self.tasks.snapshot()
+    }
+
+    /// How many tasks are alive.
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether new tasks are refused.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.tasks.is_closed()
+    }
+}
+
+impl Schedule for Shared {
+    fn schedule(&self, task: Notified) {
+        if let Err(task) = worker::schedule_local(self, task, false) {
+            self.schedule_remote(task);
+        }
+    }
+
+    fn yield_now(&self, task: Notified) {
+        if let Err(task) = worker::schedule_local(self, task, true) {
+            self.schedule_remote(task);
+        }
+    }
+
+    fn release(&self, task: NonNull<Header>) -> bool {
+        self.tasks.remove(task)
+    }
+}

@@ -1,1 +1,355 @@
-//! task (being built).
+//! Tasks: futures scheduled on the loop's workers (asyncio's `Task`).
+//!
+//! # The task state machine
+//!
+//! A task is one heap allocation: a [`Header`](raw::Header) (an atomic state
+//! word, the vtable, id, name, scheduler, done callbacks, join waker, and the
+//! links of the live-task list) followed by the future, which is replaced by
+//! its output when it completes. The state word holds six flags and a
+//! reference count; every transition is one CAS named for what it means
+//! (`state.rs`).
+//!
+//! Flags: SCHEDULED (in a run queue, or due back in one), RUNNING (a worker
+//! owns the future), COMPLETE (the future is gone, the outcome stored),
+//! CANCELLED (cancel requested; with COMPLETE: the outcome is a
+//! cancellation), JOIN_INTEREST (the `Task<T>` handle lives), JOIN_WAKER
+//! (the join waker slot is published).
+//!
+//! References are held by: the `Task<T>` handle, the live-task list (until
+//! completion), each run-queue entry (`Notified`), each `Waker`, each
+//! `TaskRef`. The last one to go frees the allocation.
+//!
+//! The rules:
+//!
+//! 1. **Who touches the future.** Only the thread that set RUNNING (a worker
+//!    in `transition_to_running`, or loop shutdown in
+//!    `transition_to_shutdown`) may poll or drop the future, until it clears
+//!    RUNNING (back to idle) or sets COMPLETE. Nobody else ever reads it.
+//! 2. **A wake** of an *idle* task (no SCHEDULED, RUNNING or COMPLETE) sets
+//!    SCHEDULED and pushes it to a run queue with one reference. A wake of a
+//!    *running* task only sets SCHEDULED: when the poll returns `Pending`,
+//!    the runner sees it and re-queues the task itself, behind the others,
+//!    so the task is polled exactly once more however many wakes arrived. A
+//!    wake of a *scheduled* or *completed* task does nothing.
+//! 3. **Cancel** of an idle task sets CANCELLED and SCHEDULED and queues it:
+//!    a worker then drops the future instead of polling it. Of a scheduled
+//!    task: sets CANCELLED, and the worker that runs it drops the future. Of
+//!    a running task: sets CANCELLED, and the runner drops the future when
+//!    the poll returns `Pending` (if the poll returns `Ready`, the value
+//!    wins and CANCELLED is cleared). Of a completed task: nothing, returns
+//!    false. Either way the future is dropped exactly once, on a worker.
+//! 4. **Completion** stores the outcome, then sets COMPLETE in one step that
+//!    reads JOIN_INTEREST and JOIN_WAKER: without interest the completer
+//!    drops the output; with a published waker it wakes it. Then it runs the
+//!    done callbacks and leaves the live-task list.
+//! 5. **The join waker** slot is written only by the handle while
+//!    JOIN_WAKER is clear; once set, only the completer reads it (after
+//!    COMPLETE). To replace it the handle first clears the flag, which fails
+//!    once COMPLETE is set.
+//! 6. **Dropping the handle** clears JOIN_INTEREST unless COMPLETE is
+//!    already set, in which case the handle drops the output itself. So the
+//!    output is dropped exactly once, by whoever comes second.
+//! 7. A **panic** in `poll` (or in the future's destructor) is caught and
+//!    becomes the task's outcome; the worker carries on.
+
+mod context;
+mod done;
+mod error;
+mod join;
+pub(crate) mod list;
+pub(crate) mod raw;
+mod state;
+mod waker;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+pub use error::TaskError;
+pub use join::Task;
+pub(crate) use join::{add_done_callback, cancel_task};
+pub(crate) use raw::{Notified, Schedule};
+
+use crate::runtime::Handle;
+use raw::{Header, drop_references, header};
+
+/// Hands out task ids; the first task is "Task-1", as in asyncio.
+static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn next_task_id() -> u64 {
+    NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+pub(crate) fn default_name(id: u64) -> String {
+    format!("Task-{id}")
+}
+
+fn name_of(header: &Header) -> Cow<'_, str> {
+    match &header.name {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(default_name(header.id)),
+    }
+}
+
+/// A reference to a task that does not own its result: what
+/// [`current_task`], [`all_tasks`] and done callbacks give you.
+///
+/// Keeping a `TaskRef` keeps the task's bookkeeping (not its future) alive.
+///
+/// # Examples
+///
+/// ```
+/// evloop::run(async {
+///     let task = evloop::task::Builder::new()
+///         .name("worker")
+///         .spawn(async { evloop::current_task().unwrap().name().into_owned() });
+///     assert_eq!(task.await.unwrap(), "worker");
+/// });
+/// ```
+pub struct TaskRef {
+    raw: NonNull<Header>,
+}
+
+// SAFETY: a TaskRef only reads the header's Sync fields and cancels through
+// atomics.
+unsafe impl Send for TaskRef {}
+// SAFETY: as above.
+unsafe impl Sync for TaskRef {}
+
+impl TaskRef {
+    /// # Safety
+    /// The caller hands over one reference it owns.
+    pub(crate) unsafe fn from_raw(raw: NonNull<Header>) -> TaskRef {
+        TaskRef { raw }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: a TaskRef owns a reference.
+        unsafe { header(self.raw) }
+    }
+
+    /// The task's unique id.
+    pub fn id(&self) -> u64 {
+        self.header().id
+    }
+
+    /// The task's name (see [`Task::name`]).
+    pub fn name(&self) -> Cow<'_, str> {
+        name_of(self.header())
+    }
+
+    /// True once the task finished.
+    pub fn done(&self) -> bool {
+        self.header().state.load().is_complete()
+    }
+
+    /// True once the task finished because it was cancelled.
+    pub fn cancelled(&self) -> bool {
+        let state = self.header().state.load();
+        state.is_complete() && state.is_cancelled()
+    }
+
+    /// Requests cancellation (see [`Task::cancel`]).
+    pub fn cancel(&self) -> bool {
+        cancel_task(self.raw)
+    }
+
+    /// Registers a done callback (see [`Task::add_done_callback`]).
+    pub fn add_done_callback<F>(&self, callback: F)
+    where
+        F: FnOnce(&TaskRef) + Send + 'static,
+    {
+        add_done_callback(self.raw, Box::new(callback));
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        self.header().state.ref_inc();
+        TaskRef { raw: self.raw }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: a TaskRef owns one reference.
+        unsafe { drop_references(self.raw, 1) }
+    }
+}
+
+impl PartialEq for TaskRef {
+    fn eq(&self, other: &TaskRef) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Eq for TaskRef {}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRef")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("done", &self.done())
+            .finish()
+    }
+}
+
+/// Configures a task before spawning it (its name, for now).
+///
+/// # Examples
+///
+/// ```
+/// evloop::run(async {
+///     let task = evloop::task::Builder::new().name("fetcher").spawn(async { 1 });
+///     assert_eq!(task.name(), "fetcher");
+///     assert_eq!(task.await.unwrap(), 1);
+/// });
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    name: Option<String>,
+}
+
+impl Builder {
+    /// A builder for an unnamed task ("Task-<id>").
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the task (asyncio's `create_task(..., name=...)`).
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawns the task on the current loop.
+    ///
+    /// # Panics
+    ///
+    /// Outside a loop (use [`spawn_on`](Builder::spawn_on) there).
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_on(future, &Handle::current())
+    }
+
+    /// Spawns the task on the loop behind `handle`, from any thread.
+    pub fn spawn_on<F>(self, future: F, handle: &Handle) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        handle.spawn_named(future, self.name.map(String::into_boxed_str))
+    }
+}
+
+/// Spawns a task on the current loop (asyncio's `create_task`).
+///
+/// The task starts running on a worker right away; await the returned
+/// [`Task`] for its result, or drop it to let the task run detached.
+///
+/// # Panics
+///
+/// Outside a loop: use [`Handle::spawn`] from other threads.
+///
+/// # Examples
+///
+/// ```
+/// evloop::run(async {
+///     let tasks: Vec<_> = (0..10).map(|i| evloop::spawn(async move { i * 2 })).collect();
+///     let mut sum = 0;
+///     for task in tasks {
+///         sum += task.await.unwrap();
+///     }
+///     assert_eq!(sum, 90);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Handle::current().spawn(future)
+}
+
+/// Lets the other tasks run: the current task goes behind every task that is
+/// ready (asyncio's `await asyncio.sleep(0)`).
+///
+/// # Examples
+///
+/// ```
+/// evloop::run(async {
+///     for _ in 0..3 {
+///         evloop::yield_now().await;
+///     }
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// The task being polled on this thread, if any (asyncio's
+/// `current_task()`). The main future of
+/// [`run_until_complete`](crate::EventLoop::run_until_complete) is not a
+/// task: there it returns `None`.
+///
+/// # Examples
+///
+/// ```
+/// evloop::run(async {
+///     let task = evloop::spawn(async { evloop::current_task().map(|t| t.id()) });
+///     let id = task.id();
+///     assert_eq!(task.await.unwrap(), Some(id));
+/// });
+/// ```
+pub fn current_task() -> Option<TaskRef> {
+    context::current()
+}
+
+/// Every task of the current loop that has not finished, in spawn order
+/// (asyncio's `all_tasks()`). Empty outside a loop.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// evloop::run(async {
+///     let sleeper = evloop::spawn(evloop::sleep(Duration::from_secs(3600)));
+///     assert!(evloop::all_tasks().iter().any(|t| t.id() == sleeper.id()));
+///     sleeper.cancel();
+/// });
+/// ```
+pub fn all_tasks() -> Vec<TaskRef> {
+    Handle::try_current()
+        .map(|handle| handle.all_tasks())
+        .unwrap_or_default()
+}

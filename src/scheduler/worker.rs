@@ -1,0 +1,206 @@
+//! The worker loop: take a task (LIFO slot, local queue, injector), run it,
+//! steal when dry, park when there is nothing anywhere.
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc as StdArc;
+
+use super::{Shared, WorkerSeed};
+use crate::loom::{LOOM, thread_local};
+use crate::task::Notified;
+
+/// A worker takes from the injector first every this many ticks, so work
+/// from other threads is never starved by a busy local queue.
+const GLOBAL_QUEUE_INTERVAL: u32 = if LOOM { 2 } else { 61 };
+
+/// How many tasks the LIFO slot may serve in a row.
+const MAX_LIFO_POLLS: usize = 3;
+
+struct Core {
+    local: super::LocalQueue<Notified>,
+    lifo: Option<Notified>,
+    tick: u32,
+    searching: bool,
+    rng: u32,
+}
+
+struct WorkerCtx {
+    shared: StdArc<Shared>,
+    index: usize,
+    parker: super::Parker,
+    core: RefCell<Core>,
+}
+
+thread_local! {
+    static CURRENT_WORKER: Cell<*const WorkerCtx> = Cell::new(std::ptr::null());
+}
+
+/// Whether this thread is a worker of any loop.
+pub(crate) fn is_worker_thread() -> bool {
+    CURRENT_WORKER.with(|current| !current.get().is_null())
+}
+
+/// Queues `task` on this thread's worker when it is a worker of `shared`;
+/// gives the task back otherwise.
+pub(super) fn schedule_local(shared: &Shared, task: Notified, is_yield: bool) -> Result<(), Notified> {
+    CURRENT_WORKER.with(|current| {
+        let ctx = current.get();
+        if ctx.is_null() {
+            return Err(task);
+        }
+        // SAFETY: the pointer is set by `run_worker` for the lifetime of the
+        // WorkerCtx on its own stack, and cleared before it goes away.
+        let ctx = unsafe { &*ctx };
+        if !std::ptr::eq(&*ctx.shared, shared) {
+            return Err(task);
+        }
+        let Ok(mut core) = ctx.core.try_borrow_mut() else {
+            return Err(task);
+        };
+        if is_yield {
+            core.local.push(task);
+        } else if let Some(previous) = core.lifo.replace(task) {
+            core.local.push(previous);
+        } else {
+            return Ok(());
+        }
+        drop(core);
+        shared.notify_one();
+        Ok(())
+    })
+}
+
+/// Clears the thread's worker pointer when the worker returns or unwinds.
+struct ResetCurrent;
+
+impl Drop for ResetCurrent {
+    fn drop(&mut self) {
+        CURRENT_WORKER.with(|current| current.set(std::ptr::null()));
+    }
+}
+
+/// Runs a worker until the scheduler shuts down.
+pub(crate) fn run_worker(shared: StdArc<Shared>, seed: WorkerSeed) {
+    let ctx = WorkerCtx {
+        shared,
+        index: seed.index,
+        parker: seed.parker,
+        core: RefCell::new(Core {
+            local: seed.local,
+            lifo: None,
+            tick: 0,
+            searching: false,
+            rng: 0x9E37_79B9 ^ (seed.index as u32).wrapping_mul(0x85EB_CA6B) | 1,
+        }),
+    };
+    CURRENT_WORKER.with(|current| current.set(&ctx));
+    let _reset = ResetCurrent;
+    ctx.run();
+    let mut core = ctx.core.borrow_mut();
+    drop(core.lifo.take());
+    while core.local.pop().is_some() {}
+}
+
+impl WorkerCtx {
+    fn run(&self) {
+        while !self.shared.is_shutdown() {
+            if let Some(task) = self.next_task().or_else(|| self.steal_work()) {
+                self.run_task(task);
+            } else {
+                self.park();
+            }
+        }
+    }
+
+    fn next_task(&self) -> Option<Notified> {
+        let mut core = self.core.borrow_mut();
+        core.tick = core.tick.wrapping_add(1);
+        if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            if let Some(task) = self.shared.injector.steal() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = core.lifo.take() {
+            return Some(task);
+        }
+        core.local
+            .pop()
+            .or_else(|| self.shared.injector.steal_batch_into(&core.local))
+    }
+
+    /// Out of local work: steal half of another worker's queue, or a batch
+    /// of the injector. Only some workers search at once (`idle.rs`).
+    fn steal_work(&self) -> Option<Notified> {
+        let mut core = self.core.borrow_mut();
+        if !core.searching {
+            if !self.shared.idle.transition_to_searching() {
+                return None;
+            }
+            core.searching = true;
+        }
+        let workers = self.shared.stealers.len();
+        core.rng ^= core.rng << 13;
+        core.rng ^= core.rng >> 17;
+        core.rng ^= core.rng << 5;
+        let start = core.rng as usize % workers;
+        for offset in 0..workers {
+            let victim = (start + offset) % workers;
+            if victim == self.index {
+                continue;
+            }
+            if let Some(task) = self.shared.stealers[victim].steal_half_into(&core.local) {
+                return Some(task);
+            }
+        }
+        self.shared.injector.steal_batch_into(&core.local)
+    }
+
+    fn run_task(&self, task: Notified) {
+        {
+            let mut core = self.core.borrow_mut();
+            if core.searching {
+                core.searching = false;
+                drop(core);
+                if self.shared.idle.transition_from_searching() {
+                    // We were the last searcher: get someone else looking
+                    // for the rest of the work.
+                    self.shared.notify_one();
+                }
+            }
+        }
+        task.run();
+        for _ in 0..MAX_LIFO_POLLS {
+            let Some(next) = self.core.borrow_mut().lifo.take() else {
+                return;
+            };
+            next.run();
+        }
+        let mut core = self.core.borrow_mut();
+        if let Some(task) = core.lifo.take() {
+            core.local.push(task);
+            drop(core);
+            self.shared.notify_one();
+        }
+    }
+
+    fn park(&self) {
+        let searching = std::mem::take(&mut self.core.borrow_mut().searching);
+        let idle = &self.shared.idle;
+        idle.transition_to_parked(self.index, searching);
+        // The re-check that makes a concurrent push either visible here or
+        // visible to its producer's notify (see idle.rs).
+        if self.shared.has_queued_work() {
+            self.shared.notify_one();
+        }
+        loop {
+            if self.shared.is_shutdown() {
+                idle.unregister(self.index);
+                return;
+            }
+            self.parker.park();
+            if idle.was_notified(self.index) {
+                self.core.borrow_mut().searching = true;
+                return;
+            }
+        }
+    }
+}
