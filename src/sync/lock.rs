@@ -103,7 +103,7 @@ impl Lock {
     /// assert!(lock.try_lock().is_some());
     /// ```
     pub fn try_lock(&self) -> Option<LockGuard<'_>> {
-        self.permits.try_acquire().then_some(LockGuard { lock: self })
+        self.permits.try_acquire().then(|| LockGuard { lock: self })
     }
 
     /// Whether the lock is held (`Lock.locked()`).

@@ -97,7 +97,7 @@ impl Semaphore {
     /// drop(permit);
     /// ```
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        self.permits.try_acquire().then_some(SemaphorePermit {
+        self.permits.try_acquire().then(|| SemaphorePermit {
             permits: &self.permits,
             bound: None,
         })
@@ -233,7 +233,7 @@ impl BoundedSemaphore {
     /// assert!(sem.try_acquire().is_some());
     /// ```
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        self.permits.try_acquire().then_some(SemaphorePermit {
+        self.permits.try_acquire().then(|| SemaphorePermit {
             permits: &self.permits,
             bound: Some(self.bound),
         })
