@@ -120,7 +120,9 @@ fn wait_for_returns_once_the_predicate_holds() {
             let (cond, value) = (cond.clone(), value.clone());
             async move {
                 let guard = cond.acquire().await;
-                let _guard = cond.wait_for(guard, || value.load(Ordering::SeqCst) >= 3).await;
+                let _guard = cond
+                    .wait_for(guard, || value.load(Ordering::SeqCst) >= 3)
+                    .await;
                 value.load(Ordering::SeqCst)
             }
         });

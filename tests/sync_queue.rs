@@ -288,7 +288,10 @@ fn shutdown_wakes_waiting_getters_and_putters_with_an_error() {
         let mut getter = Box::pin(empty.get());
         assert!(poll_once(getter.as_mut()).await.is_pending());
         empty.shutdown(false);
-        assert_eq!(poll_once(getter.as_mut()).await, Poll::Ready(Err(QueueShutDown(()))));
+        assert_eq!(
+            poll_once(getter.as_mut()).await,
+            Poll::Ready(Err(QueueShutDown(())))
+        );
 
         let full = Queue::new(1);
         full.put_nowait("kept").unwrap();
@@ -327,7 +330,10 @@ fn immediate_shutdown_takes_back_items_handed_to_getters_that_did_not_run() {
         assert!(poll_once(getter.as_mut()).await.is_pending());
         queue.put_nowait(1).unwrap();
         queue.shutdown(true);
-        assert_eq!(poll_once(getter.as_mut()).await, Poll::Ready(Err(QueueShutDown(()))));
+        assert_eq!(
+            poll_once(getter.as_mut()).await,
+            Poll::Ready(Err(QueueShutDown(())))
+        );
         queue.join().await;
     });
 }

@@ -144,5 +144,8 @@ fn semaphore_limits_concurrency_across_workers() {
         most.load(Ordering::SeqCst)
     });
     event_loop.close();
-    assert!(most_inside <= LIMIT, "{most_inside} tasks held a permit at once");
+    assert!(
+        most_inside <= LIMIT,
+        "{most_inside} tasks held a permit at once"
+    );
 }

@@ -326,3 +326,23 @@ impl Drop for WaitNotified<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::test_util::Probe;
+
+    #[test]
+    fn notify_one_wakes_only_the_oldest_waiter() {
+        let cond = Condition::new();
+        let mut first = Probe::new(cond.wait(cond.lock().try_lock().unwrap()));
+        first.pending();
+        let mut second = Probe::new(cond.wait(cond.lock().try_lock().unwrap()));
+        second.pending();
+        assert_eq!(cond.notify(1), 1);
+        assert!(first.woken());
+        assert!(!second.woken());
+        drop(first.ready());
+        second.pending();
+    }
+}

@@ -141,3 +141,69 @@ impl Drop for AcquirePermit<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::test_util::{Probe, block_on};
+
+    #[test]
+    fn release_wakes_only_the_first_waiter() {
+        let permits = Permits::new(0);
+        let mut first = Probe::new(permits.acquire());
+        let mut second = Probe::new(permits.acquire());
+        first.pending();
+        second.pending();
+        permits.release(None).unwrap();
+        assert!(first.woken());
+        assert!(!second.woken());
+        first.ready();
+        second.pending();
+    }
+
+    #[test]
+    fn a_permit_passed_on_by_a_dropped_waiter_wakes_the_next() {
+        let permits = Permits::new(0);
+        let mut dropped = Probe::new(permits.acquire());
+        let mut next = Probe::new(permits.acquire());
+        dropped.pending();
+        next.pending();
+        permits.release(None).unwrap();
+        drop(dropped);
+        assert!(next.woken());
+        next.ready();
+        assert_eq!(permits.available(), 0);
+    }
+
+    #[test]
+    fn release_refuses_to_pass_the_bound_only_when_nobody_waits() {
+        let permits = Permits::new(1);
+        assert_eq!(permits.release(Some(1)), Err(AtBound));
+        assert!(permits.try_acquire());
+        let mut waiter = Probe::new(permits.acquire());
+        waiter.pending();
+        assert_eq!(permits.release(Some(1)), Ok(()));
+        waiter.ready();
+    }
+
+    #[test]
+    fn permits_are_handed_between_plain_threads() {
+        let permits = std::sync::Arc::new(Permits::new(1));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let permits = permits.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..1_000 {
+                        block_on(permits.acquire());
+                        permits.release(Some(1)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(permits.available(), 1);
+        assert_eq!(permits.waiting(), 0);
+    }
+}

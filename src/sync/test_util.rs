@@ -57,7 +57,10 @@ impl<F: Future> Probe<F> {
 
     /// Polls once and expects the future to be pending.
     pub(crate) fn pending(&mut self) {
-        assert!(self.poll().is_pending(), "expected the future to be pending");
+        assert!(
+            self.poll().is_pending(),
+            "expected the future to be pending"
+        );
     }
 
     /// Polls once and expects the future to be ready.

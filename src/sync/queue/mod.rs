@@ -747,3 +747,87 @@ impl<T, O: Order<T>> Drop for Join<'_, T, O> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::test_util::{Probe, block_on};
+
+    #[test]
+    fn put_wakes_only_the_getter_it_hands_the_item_to() {
+        let queue = Queue::new(0);
+        let mut first = Probe::new(queue.get());
+        let mut second = Probe::new(queue.get());
+        first.pending();
+        second.pending();
+        queue.put_nowait(1).unwrap();
+        assert!(first.woken());
+        assert!(!second.woken());
+        assert_eq!(first.ready(), Ok(1));
+        second.pending();
+    }
+
+    #[test]
+    fn taking_an_item_wakes_the_putter_whose_item_was_admitted() {
+        let queue = Queue::new(1);
+        queue.put_nowait(0).unwrap();
+        let mut first = Probe::new(queue.put(1));
+        let mut second = Probe::new(queue.put(2));
+        first.pending();
+        second.pending();
+        assert_eq!(queue.get_nowait(), Ok(0));
+        assert!(first.woken());
+        assert!(!second.woken());
+        assert_eq!(first.ready(), Ok(()));
+        second.pending();
+    }
+
+    #[test]
+    fn a_handed_item_counts_in_qsize_until_its_getter_resumes() {
+        let queue = Queue::new(1);
+        let mut getter = Probe::new(queue.get());
+        getter.pending();
+        queue.put_nowait('a').unwrap();
+        assert_eq!(queue.qsize(), 1);
+        assert!(queue.full());
+        assert!(queue.put_nowait('b').unwrap_err().is_full());
+        assert_eq!(getter.ready(), Ok('a'));
+        assert!(queue.empty());
+    }
+
+    #[test]
+    fn task_done_wakes_every_joiner() {
+        let queue = Queue::new(0);
+        queue.put_nowait(()).unwrap();
+        let mut joiners: Vec<_> = (0..3).map(|_| Probe::new(queue.join())).collect();
+        for joiner in &mut joiners {
+            joiner.pending();
+        }
+        queue.get_nowait().unwrap();
+        queue.task_done().unwrap();
+        for joiner in &mut joiners {
+            assert!(joiner.woken());
+            joiner.ready();
+        }
+    }
+
+    #[test]
+    fn plain_threads_can_share_a_bounded_queue() {
+        let queue = Queue::new(4);
+        let producer = std::thread::spawn({
+            let queue = queue.clone();
+            move || {
+                for n in 0..1_000u32 {
+                    block_on(queue.put(n)).unwrap();
+                }
+                queue.shutdown(false);
+            }
+        });
+        let mut received = Vec::new();
+        while let Ok(n) = block_on(queue.get()) {
+            received.push(n);
+        }
+        producer.join().unwrap();
+        assert_eq!(received, (0..1_000).collect::<Vec<_>>());
+    }
+}
