@@ -150,6 +150,8 @@ impl fmt::Debug for CallbackHandle {
             CANCELLED => "cancelled",
             _ => "refused",
         };
-        f.debug_struct("CallbackHandle").field("state", &state).finish()
+        f.debug_struct("CallbackHandle")
+            .field("state", &state)
+            .finish()
     }
 }

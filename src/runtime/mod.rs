@@ -63,7 +63,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct EventLoop {
     handle: Handle,
     threads: Vec<(usize, JoinHandle<()>)>,
-    exited: mpsc::Receiver<usize>,
+    /// Behind a mutex only to make the loop `Sync`; only `shutdown` reads it.
+    exited: Mutex<mpsc::Receiver<usize>>,
     closed: bool,
 }
 
@@ -112,7 +113,7 @@ impl EventLoop {
         let mut event_loop = EventLoop {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
-            exited,
+            exited: Mutex::new(exited),
             closed: false,
         };
         for seed in seeds {
@@ -271,12 +272,13 @@ impl EventLoop {
             .into_iter()
             .filter(|(_, thread)| thread.thread().id() != me)
             .collect();
+        let exits = lock(&self.exited);
         while !remaining.is_empty() {
             let exited = match deadline {
-                None | Some(None) => self.exited.recv().ok(),
+                None | Some(None) => exits.recv().ok(),
                 Some(Some(deadline)) => {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    self.exited.recv_timeout(left).ok()
+                    exits.recv_timeout(left).ok()
                 }
             };
             let Some(index) = exited else {
@@ -289,6 +291,7 @@ impl EventLoop {
             }
         }
 
+        drop(exits);
         let _context = self.handle.enter();
         inner.scheduler.drop_remaining_tasks();
     }
