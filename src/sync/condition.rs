@@ -158,21 +158,26 @@ impl Condition {
     ///
     /// ```
     /// use evloop::sync::Condition;
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
     ///
     /// evloop::run(async {
     ///     let cond = Condition::new();
+    ///     let ready = Arc::new(AtomicBool::new(false));
     ///     let waiter = evloop::spawn({
-    ///         let cond = cond.clone();
+    ///         let (cond, ready) = (cond.clone(), ready.clone());
     ///         async move {
-    ///             let guard = cond.acquire().await;
-    ///             let _guard = cond.wait(guard).await;
+    ///             let mut guard = cond.acquire().await;
+    ///             while !ready.load(Ordering::SeqCst) {
+    ///                 guard = cond.wait(guard).await;
+    ///             }
     ///         }
     ///     });
-    ///     // Notify until the waiter has been woken (it may not wait yet).
-    ///     while !waiter.done() {
-    ///         cond.notify(1);
-    ///         evloop::yield_now().await;
-    ///     }
+    ///     let guard = cond.acquire().await;
+    ///     ready.store(true, Ordering::SeqCst);
+    ///     cond.notify(1);
+    ///     drop(guard);
+    ///     waiter.await.unwrap();
     /// });
     /// ```
     pub async fn wait<'a>(&'a self, guard: LockGuard<'a>) -> LockGuard<'a> {

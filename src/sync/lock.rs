@@ -18,8 +18,9 @@ use super::permits::Permits;
 /// `Send + Sync`, so tasks on different worker threads can share it.
 ///
 /// Like asyncio's lock it protects no data of its own; it guards a critical
-/// section. To guard a value, keep the value in a `std::sync::Mutex` that is
-/// only touched while the `LockGuard` is held, or use an async mutex.
+/// section. To guard a value, keep it in a `std::sync::Mutex` (or an atomic)
+/// that is only touched while the `LockGuard` is held; that inner lock is then
+/// never contended.
 ///
 /// Differences from asyncio:
 /// - there is no `release()` method: the guard releases on drop, so a lock can
