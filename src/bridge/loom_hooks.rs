@@ -1,0 +1,1 @@
+//! Entry points for the bridge's loom models (filled in below).
