@@ -236,14 +236,6 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    struct Shared(CallSoonQueue);
-
-    impl AsRef<CallSoonQueue> for Shared {
-        fn as_ref(&self) -> &CallSoonQueue {
-            &self.0
-        }
-    }
-
     fn counter_callback(counter: &Arc<AtomicUsize>) -> CallbackHandle {
         let counter = counter.clone();
         CallbackHandle::with_closure(move || {
@@ -263,10 +255,10 @@ mod tests {
 
     #[test]
     fn drainer_runs_everything_and_then_lets_the_next_push_start_one() {
-        let queue = Arc::new(Shared(CallSoonQueue::new()));
+        let queue = Arc::new(CallSoonQueue::new());
         let counter = Arc::new(AtomicUsize::new(0));
         for _ in 0..(BUDGET + 10) {
-            queue.0.push(counter_callback(&counter));
+            queue.push(counter_callback(&counter));
         }
         let mut drainer = Drainer::new(queue.clone(), Box::new(|_| panic!("not lost")));
         assert!(!drainer.drain_some(), "the budget makes it yield");
@@ -274,24 +266,21 @@ mod tests {
         assert!(drainer.drain_some());
         assert_eq!(counter.load(Ordering::SeqCst), BUDGET + 10);
         drop(drainer);
-        assert_eq!(
-            queue.0.push(counter_callback(&counter)),
-            Pushed::StartDrainer
-        );
+        assert_eq!(queue.push(counter_callback(&counter)), Pushed::StartDrainer);
     }
 
     #[test]
     fn a_lost_drainer_asks_for_a_replacement_when_work_is_left() {
-        let queue = Arc::new(Shared(CallSoonQueue::new()));
+        let queue = Arc::new(CallSoonQueue::new());
         let counter = Arc::new(AtomicUsize::new(0));
-        queue.0.push(counter_callback(&counter));
+        queue.push(counter_callback(&counter));
         let (tx, rx) = std::sync::mpsc::channel();
         drop(Drainer::new(
             queue.clone(),
             Box::new(move |restart| tx.send(restart).unwrap()),
         ));
         assert!(rx.recv().unwrap());
-        assert_eq!(queue.0.push(counter_callback(&counter)), Pushed::Queued);
+        assert_eq!(queue.push(counter_callback(&counter)), Pushed::Queued);
     }
 
     #[test]

@@ -453,10 +453,7 @@ impl<T> ConcurrentFuture<T> {
     fn try_outcome(&mut self) -> Option<Result<T, TaskError>> {
         match self.core.state() {
             PENDING => None,
-            _ => match self.wait(None) {
-                Ok(outcome) => Some(outcome),
-                Err(()) => None,
-            },
+            _ => self.wait(None).ok(),
         }
     }
 
