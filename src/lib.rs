@@ -3,18 +3,18 @@
 
 mod loom;
 
-pub mod runtime;
-mod scheduler;
 pub mod task;
+mod scheduler;
+pub mod runtime;
 
 // Reactor thread, timers and network IO.
-pub mod net;
 mod reactor;
 pub mod time;
+pub mod net;
 
 // Thread-loop bridge and blocking pool.
-mod blocking;
 pub mod bridge;
+mod blocking;
 
 // asyncio's combinators and synchronization primitives.
 pub mod combinators;

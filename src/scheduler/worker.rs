@@ -41,11 +41,7 @@ pub(crate) fn is_worker_thread() -> bool {
 
 /// Queues `task` on this thread's worker when it is a worker of `shared`;
 /// gives the task back otherwise.
-pub(super) fn schedule_local(
-    shared: &Shared,
-    task: Notified,
-    is_yield: bool,
-) -> Result<(), Notified> {
+pub(super) fn schedule_local(shared: &Shared, task: Notified, is_yield: bool) -> Result<(), Notified> {
     CURRENT_WORKER.with(|current| {
         let ctx = current.get();
         if ctx.is_null() {
