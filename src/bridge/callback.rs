@@ -106,7 +106,6 @@ impl CallbackHandle {
 
     /// A callback that has not run yet, whose closure lives elsewhere (a
     /// timer task, tied to the handle with `set_task`).
-    #[allow(dead_code)] // until the timed callbacks use it
     pub(crate) fn pending() -> CallbackHandle {
         CallbackHandle::with_state(PENDING)
     }
@@ -173,7 +172,6 @@ impl CallbackHandle {
     }
 
     /// Ties the task that will run the callback to this handle.
-    #[allow(dead_code)] // until the timed callbacks use it
     pub(crate) fn set_task(&self, task: Task<()>) {
         if self.inner.state.load(Ordering::Acquire) == CANCELLED {
             task.cancel();

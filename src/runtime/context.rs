@@ -7,8 +7,8 @@ use super::Handle;
 use crate::loom::thread_local;
 
 thread_local! {
-    static CURRENT: RefCell<Option<Handle>> = RefCell::new(None);
-    static DRIVING: Cell<bool> = Cell::new(false);
+    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    static DRIVING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Restores the previous loop of this thread when dropped.

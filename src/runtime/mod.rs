@@ -29,6 +29,7 @@ pub(crate) struct LoopInner {
     pub(crate) scheduler: Arc<scheduler::Shared>,
     pub(crate) workers: usize,
     pub(crate) config: Builder,
+    pub(crate) reactor: crate::reactor::Handle,
     closed: AtomicBool,
     drivers: AtomicUsize,
     stop_requested: Mutex<bool>,
@@ -67,7 +68,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct EventLoop {
     handle: Handle,
     threads: Vec<(usize, JoinHandle<()>)>,
-    exited: mpsc::Receiver<usize>,
+    /// Behind a mutex only to make the loop `Sync`; only `shutdown` reads it.
+    exited: Mutex<mpsc::Receiver<usize>>,
+    reactor: Option<crate::reactor::Reactor>,
     closed: bool,
 }
 
@@ -101,11 +104,13 @@ impl EventLoop {
     fn start(config: Builder) -> io::Result<EventLoop> {
         let workers = config.worker_threads;
         let (scheduler, seeds) = scheduler::Shared::new(workers);
+        let reactor = crate::reactor::Reactor::start(&config.thread_name)?;
         let handle = Handle {
             inner: Arc::new(LoopInner {
                 scheduler,
                 workers,
                 config: config.clone(),
+                reactor: reactor.handle(),
                 closed: AtomicBool::new(false),
                 drivers: AtomicUsize::new(0),
                 stop_requested: Mutex::new(false),
@@ -122,7 +127,8 @@ impl EventLoop {
         let mut event_loop = EventLoop {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
-            exited,
+            exited: Mutex::new(exited),
+            reactor: Some(reactor),
             closed: false,
         };
         for seed in seeds {
@@ -286,12 +292,13 @@ impl EventLoop {
             .into_iter()
             .filter(|(_, thread)| thread.thread().id() != me)
             .collect();
+        let exits = lock(&self.exited);
         while !remaining.is_empty() {
             let exited = match deadline {
-                None | Some(None) => self.exited.recv().ok(),
+                None | Some(None) => exits.recv().ok(),
                 Some(Some(deadline)) => {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    self.exited.recv_timeout(left).ok()
+                    exits.recv_timeout(left).ok()
                 }
             };
             let Some(index) = exited else {
@@ -304,9 +311,13 @@ impl EventLoop {
             }
         }
 
+        drop(exits);
         let _context = self.handle.enter();
         inner.scheduler.drop_remaining_tasks();
         inner.blocking.wait_for_running_jobs(deadline.flatten());
+        if let Some(reactor) = self.reactor.take() {
+            reactor.shutdown();
+        }
     }
 }
 

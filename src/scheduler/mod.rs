@@ -73,7 +73,11 @@ impl Shared {
     /// Allocates a task, links it into the live-task list and queues its
     /// first run. On a closed scheduler the task is completed at once with a
     /// "loop closed" error.
-    pub(crate) fn spawn<F>(self: &StdArc<Self>, future: F, name: Option<Box<str>>) -> Task<F::Output>
+    pub(crate) fn spawn<F>(
+        self: &StdArc<Self>,
+        future: F,
+        name: Option<Box<str>>,
+    ) -> Task<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,

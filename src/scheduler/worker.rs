@@ -31,7 +31,7 @@ struct WorkerCtx {
 }
 
 thread_local! {
-    static CURRENT_WORKER: Cell<*const WorkerCtx> = Cell::new(std::ptr::null());
+    static CURRENT_WORKER: Cell<*const WorkerCtx> = const { Cell::new(std::ptr::null()) };
 }
 
 /// Whether this thread is a worker of any loop.
@@ -41,7 +41,11 @@ pub(crate) fn is_worker_thread() -> bool {
 
 /// Queues `task` on this thread's worker when it is a worker of `shared`;
 /// gives the task back otherwise.
-pub(super) fn schedule_local(shared: &Shared, task: Notified, is_yield: bool) -> Result<(), Notified> {
+pub(super) fn schedule_local(
+    shared: &Shared,
+    task: Notified,
+    is_yield: bool,
+) -> Result<(), Notified> {
     CURRENT_WORKER.with(|current| {
         let ctx = current.get();
         if ctx.is_null() {
@@ -89,7 +93,7 @@ pub(crate) fn run_worker(shared: StdArc<Shared>, seed: WorkerSeed) {
             lifo: None,
             tick: 0,
             searching: false,
-            rng: 0x9E37_79B9 ^ (seed.index as u32).wrapping_mul(0x85EB_CA6B) | 1,
+            rng: (0x9E37_79B9 ^ (seed.index as u32).wrapping_mul(0x85EB_CA6B)) | 1,
         }),
     };
     CURRENT_WORKER.with(|current| current.set(&ctx));

@@ -8,7 +8,7 @@ use super::raw::{Header, header};
 use crate::loom::thread_local;
 
 thread_local! {
-    static CURRENT_TASK: Cell<Option<NonNull<Header>>> = Cell::new(None);
+    static CURRENT_TASK: Cell<Option<NonNull<Header>>> = const { Cell::new(None) };
 }
 
 /// Restores the previous current task when dropped.

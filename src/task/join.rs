@@ -182,7 +182,9 @@ pub(crate) fn cancel_task(raw: NonNull<Header>) -> bool {
     let (not_done, action) = header.state.transition_to_cancelled();
     if action == OnWake::Submit {
         // SAFETY: the transition took a reference for the run queue.
-        header.scheduler.schedule(unsafe { Notified::from_raw(raw) });
+        header
+            .scheduler
+            .schedule(unsafe { Notified::from_raw(raw) });
     }
     not_done
 }

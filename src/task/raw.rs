@@ -277,7 +277,8 @@ impl Header {
     /// Only the handle may call this, and only while JOIN_WAKER is clear.
     pub(crate) unsafe fn set_join_waker(&self, waker: Waker) {
         // SAFETY: per the contract the handle has exclusive access.
-        self.join_waker.with_mut(|slot| unsafe { *slot = Some(waker) });
+        self.join_waker
+            .with_mut(|slot| unsafe { *slot = Some(waker) });
     }
 
     /// Whether the stored join waker would wake the same task as `waker`.
@@ -367,7 +368,9 @@ where
             }
             ToIdle::Notified => {
                 // SAFETY: our reference moves to the run queue.
-                header.scheduler.yield_now(unsafe { Notified::from_raw(ptr) });
+                header
+                    .scheduler
+                    .yield_now(unsafe { Notified::from_raw(ptr) });
                 return;
             }
             ToIdle::Cancelled => {
