@@ -48,7 +48,11 @@ fn each_callback_runs_exactly_once_or_is_refused() {
         for (i, handle) in handles.iter().enumerate() {
             let did_run = ran.contains(&i);
             assert_eq!(did_run, handle.started(), "callback {i}: ran vs started");
-            assert_ne!(did_run, handle.is_refused(), "callback {i}: ran and refused");
+            assert_ne!(
+                did_run,
+                handle.is_refused(),
+                "callback {i}: ran and refused"
+            );
         }
         assert!(ran.windows(2).all(|w| w[0] < w[1]), "out of order: {ran:?}");
     });
