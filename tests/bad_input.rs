@@ -91,6 +91,35 @@ fn sleep_until_an_instant_in_the_past_completes_on_its_first_poll() {
 }
 
 #[test]
+fn result_timeout_of_zero_on_unfinished_work_times_out_and_keeps_the_future_usable() {
+    let lp = event_loop(2, "badzero");
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let mut future = lp.handle().run_coroutine_threadsafe(async move {
+        evloop::to_thread(move || release_rx.recv().map(|()| 42))
+            .await
+            .unwrap()
+    });
+    let error = future.result_timeout(Duration::ZERO).unwrap_err();
+    assert!(error.is_timeout(), "{error}");
+    assert!(error.to_string().contains("timed out"), "{error}");
+    assert!(!future.done() && !future.cancelled());
+    release_tx.send(()).unwrap();
+    assert_eq!(future.result_timeout(PATIENCE).unwrap(), Ok(42));
+    lp.close();
+}
+
+#[test]
+fn result_timeout_of_zero_on_finished_work_returns_the_value() {
+    let lp = event_loop(1, "badzerodone");
+    let (done_tx, done_rx) = mpsc::channel();
+    let mut future = lp.handle().run_coroutine_threadsafe(async { "ready" });
+    future.add_done_callback(move |_| done_tx.send(()).unwrap());
+    done_rx.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(future.result_timeout(Duration::ZERO).unwrap(), "ready");
+    lp.close();
+}
+
+#[test]
 fn binding_an_address_in_use_fails_with_addr_in_use() {
     let lp = event_loop(1, "badbind");
     lp.run_until_complete(async {

@@ -122,11 +122,12 @@ fn ten_thousand_panics_in_tasks_and_callbacks_leave_workers_and_reactor_serving(
     });
     assert_eq!(task_errors, PANICS_PER_KIND);
 
-    // Timer callbacks, and done callbacks: each runs (counted) and panics.
+    // Callbacks from another thread, timer callbacks and done callbacks:
+    // each runs (counted) and panics.
     let ran = Arc::new(AtomicUsize::new(0));
     let (all_ran_tx, all_ran_rx) = mpsc::channel();
     let all_ran_tx = Arc::new(Mutex::new(all_ran_tx));
-    let expected = 2 * PANICS_PER_KIND;
+    let expected = 3 * PANICS_PER_KIND;
     let count_and_panic = {
         let ran = ran.clone();
         move |what: &str| {
@@ -137,6 +138,8 @@ fn ten_thousand_panics_in_tasks_and_callbacks_leave_workers_and_reactor_serving(
         }
     };
     for i in 0..PANICS_PER_KIND {
+        let fail = count_and_panic.clone();
+        handle.call_soon_threadsafe(move || fail("call_soon_threadsafe callback"));
         let fail = count_and_panic.clone();
         handle.call_later(Duration::from_micros((i % 50) as u64), move || {
             fail("timer callback")
