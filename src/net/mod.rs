@@ -47,9 +47,15 @@
 //! .unwrap();
 //! ```
 
+mod stream;
 mod tcp;
 mod udp;
 
+pub use stream::{
+    DEFAULT_LIMIT, IncompleteReadError, LimitOverrunError, Server, StreamError, StreamReader,
+    StreamWriter, open_connection, open_connection_with_limit, start_server,
+    start_server_with_limit,
+};
 pub use tcp::{Accept, Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
