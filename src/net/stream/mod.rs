@@ -92,6 +92,18 @@ use crate::net::TcpStream;
 use crate::runtime::Handle;
 
 /// The default limit of a [`StreamReader`], 64 KiB as in asyncio.
+///
+/// # Examples
+///
+/// ```
+/// evloop::run(async {
+///     let server = evloop::start_server(|_reader, _writer| async {}, "127.0.0.1:0").await?;
+///     let (reader, _writer) = evloop::open_connection(server.local_addr()).await?;
+///     assert_eq!(reader.limit(), evloop::net::DEFAULT_LIMIT);
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap();
+/// ```
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
 /// Opens a TCP connection to `addr` and returns its reader and writer

@@ -224,10 +224,12 @@ impl Server {
         self.shared.lock().listener.is_some()
     }
 
-    /// Stops accepting connections (asyncio's `close`): the listening
-    /// socket is closed, so new connections are refused. Connections
-    /// already accepted are left to their handlers. Does not wait; see
-    /// [`wait_closed`](Server::wait_closed).
+    /// Stops accepting connections (asyncio's `close`): no connection is
+    /// handed to the handler from now on, and the listening socket is
+    /// closed, so new connections are refused (the accept loop lets go of
+    /// the socket right after; a connection the OS accepted in between is
+    /// reset, never served). Connections already accepted are left to their
+    /// handlers. Does not wait; see [`wait_closed`](Server::wait_closed).
     ///
     /// # Examples
     ///
@@ -318,13 +320,11 @@ impl ServerShared {
         self.lock().listener.is_none()
     }
 
-    /// Counts a new connection; false if the server was closed meanwhile
+    /// Counts a new connection; `None` if the server was closed meanwhile
     /// (the connection is then dropped unserved).
     fn start_connection(self: &Arc<ServerShared>) -> Option<ConnectionGuard> {
         let mut state = self.lock();
-        if state.listener.is_none() {
-            return None;
-        }
+        state.listener.as_ref()?;
         state.active += 1;
         Some(ConnectionGuard {
             shared: self.clone(),

@@ -468,7 +468,19 @@ impl StreamWriter {
     ///
     /// # Examples
     ///
-    /// See [`StreamWriter::is_closing`] for a writer to ask.
+    /// ```
+    /// use evloop::net::{open_connection, start_server};
+    ///
+    /// evloop::run(async {
+    ///     let server = start_server(|_reader, _writer| async {}, "127.0.0.1:0").await?;
+    ///     let (_reader, writer) = open_connection(server.local_addr()).await?;
+    ///     if writer.can_write_eof() {
+    ///         writer.write_eof();
+    ///     }
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn can_write_eof(&self) -> bool {
         true
     }
