@@ -58,9 +58,15 @@ pub(super) fn run(mut poll: Poll, handle: Handle) {
     wake_batch(&mut wakers);
 }
 
-/// Wakes every collected waker, after all locks were released.
+/// Wakes every collected waker, after all locks were released; the
+/// workers are notified once for the whole batch.
 fn wake_batch(wakers: &mut Vec<Waker>) {
-    for waker in wakers.drain(..) {
-        waker.wake();
+    if wakers.is_empty() {
+        return;
     }
+    crate::scheduler::batch_wakeups(|| {
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
+    });
 }
