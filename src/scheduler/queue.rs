@@ -42,9 +42,6 @@ mod imp {
         pub(crate) fn pop(&self) -> Option<T> {
             self.0.pop()
         }
-        pub(crate) fn len(&self) -> usize {
-            self.0.len()
-        }
     }
 
     impl<T> Stealer<T> {
@@ -107,9 +104,6 @@ mod imp {
         }
         pub(crate) fn pop(&self) -> Option<T> {
             lock(&self.0).pop_front()
-        }
-        pub(crate) fn len(&self) -> usize {
-            lock(&self.0).len()
         }
     }
 

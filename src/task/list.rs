@@ -184,6 +184,7 @@ impl TaskList {
     }
 
     /// How many tasks are linked.
+    #[cfg(loom)]
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len).sum()
     }
