@@ -91,3 +91,4 @@ pub mod sync;
 
 pub use runtime::{Builder, EventLoop, Handle, run};
 pub use task::{Task, TaskError, TaskRef, all_tasks, current_task, spawn, yield_now};
+pub use combinators::{GroupError, Promise, TaskGroup, gather, gather_settled, shield};
