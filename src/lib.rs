@@ -92,3 +92,4 @@ pub mod sync;
 pub use runtime::{Builder, EventLoop, Handle, run};
 pub use task::{Task, TaskError, TaskRef, all_tasks, current_task, spawn, yield_now};
 pub use combinators::{GroupError, Promise, TaskGroup, gather, gather_settled, shield};
+pub use time::{TimeoutError, sleep, sleep_until, timeout, wait_for};

@@ -11,12 +11,14 @@ use common::{DropCounter, event_loop, pending_with, threads_named};
 #[test]
 fn close_drops_every_pending_future_exactly_once_and_joins_all_threads() {
     let lp = event_loop(2, "lcclose");
-    // Threads name themselves once started: wait until both have.
+    // Threads name themselves once started: wait until both workers and
+    // the reactor have.
     let start = Instant::now();
-    while threads_named("lcclose-").len() < 2 && start.elapsed() < Duration::from_secs(10) {
+    while threads_named("lcclose-").len() < 3 && start.elapsed() < Duration::from_secs(10) {
         std::thread::yield_now();
     }
-    assert_eq!(threads_named("lcclose-").len(), 2);
+    assert_eq!(threads_named("lcclose-worker-").len(), 2);
+    assert_eq!(threads_named("lcclose-reactor").len(), 1);
     let drops = DropCounter::new();
     let tasks: Vec<_> = (0..1_000)
         .map(|_| lp.handle().spawn(pending_with(drops.guard())))

@@ -29,6 +29,7 @@ pub(crate) struct LoopInner {
     pub(crate) scheduler: Arc<scheduler::Shared>,
     pub(crate) workers: usize,
     pub(crate) config: Builder,
+    pub(crate) reactor: crate::reactor::Handle,
     closed: AtomicBool,
     drivers: AtomicUsize,
     stop_requested: Mutex<bool>,
@@ -65,6 +66,7 @@ pub struct EventLoop {
     threads: Vec<(usize, JoinHandle<()>)>,
     /// Behind a mutex only to make the loop `Sync`; only `shutdown` reads it.
     exited: Mutex<mpsc::Receiver<usize>>,
+    reactor: Option<crate::reactor::Reactor>,
     closed: bool,
 }
 
@@ -98,11 +100,13 @@ impl EventLoop {
     fn start(config: Builder) -> io::Result<EventLoop> {
         let workers = config.worker_threads;
         let (scheduler, seeds) = scheduler::Shared::new(workers);
+        let reactor = crate::reactor::Reactor::start(&config.thread_name)?;
         let handle = Handle {
             inner: Arc::new(LoopInner {
                 scheduler,
                 workers,
                 config: config.clone(),
+                reactor: reactor.handle(),
                 closed: AtomicBool::new(false),
                 drivers: AtomicUsize::new(0),
                 stop_requested: Mutex::new(false),
@@ -114,6 +118,7 @@ impl EventLoop {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
             exited: Mutex::new(exited),
+            reactor: Some(reactor),
             closed: false,
         };
         for seed in seeds {
@@ -294,6 +299,9 @@ impl EventLoop {
         drop(exits);
         let _context = self.handle.enter();
         inner.scheduler.drop_remaining_tasks();
+        if let Some(reactor) = self.reactor.take() {
+            reactor.shutdown();
+        }
     }
 }
 

@@ -33,6 +33,10 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// Removes a completed task from the live-task list. Returns true when
     /// the list held a reference, which the caller then drops.
     fn release(&self, task: NonNull<Header>) -> bool;
+
+    /// Wakes a sleeping worker if work was queued without notifying
+    /// (see `scheduler::batch_wakeups`).
+    fn notify_parked(&self) {}
 }
 
 /// The part of every task that does not depend on the future's type.
