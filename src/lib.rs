@@ -89,7 +89,10 @@ pub mod bridge;
 pub mod combinators;
 pub mod sync;
 
+pub use combinators::{
+    AsCompletedError, EmptyWaitError, GroupError, Promise, ReturnWhen, TaskGroup, as_completed,
+    gather, gather_settled, shield, wait,
+};
 pub use runtime::{Builder, EventLoop, Handle, run};
 pub use task::{Task, TaskError, TaskRef, all_tasks, current_task, spawn, yield_now};
-pub use combinators::{GroupError, Promise, TaskGroup, gather, gather_settled, shield};
 pub use time::{TimeoutError, sleep, sleep_until, timeout, wait_for};

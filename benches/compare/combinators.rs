@@ -25,10 +25,8 @@ const FUTURES: u64 = 100_000;
 
 /// One row per workload: (name, evloop seconds, tokio seconds, unit).
 pub fn rows() -> Vec<(String, f64, f64, &'static str)> {
-    let (evloop_outside, tokio_outside) = best_of_both(
-        || evloop_time(evloop_gather),
-        || tokio_time(tokio_join_set),
-    );
+    let (evloop_outside, tokio_outside) =
+        best_of_both(|| evloop_time(evloop_gather), || tokio_time(tokio_join_set));
     let (evloop_inside, tokio_inside) = best_of_both(
         || {
             evloop_time(|| async {

@@ -27,17 +27,22 @@
 //! - [`Promise`] runs its done callbacks on the thread that sets its
 //!   outcome, and has no `set_exception` (make `T` a `Result`).
 
+mod as_completed;
 mod child;
 mod completions;
+mod deadline;
 mod gather;
 mod promise;
 mod shield;
 mod task_group;
+mod wait;
 
+pub use as_completed::{AsCompleted, AsCompletedError, Next, as_completed};
 pub use gather::{Gather, GatherSettled, gather, gather_settled};
 pub use promise::{InvalidStateError, Promise};
 pub use shield::{Shield, shield};
 pub use task_group::{GroupError, GroupSpawner, Join, SpawnError, TaskGroup};
+pub use wait::{EmptyWaitError, ReturnWhen, Wait, wait};
 
 /// What the [`gather!`](crate::gather!) macro expands to; not a public API.
 #[doc(hidden)]
