@@ -42,6 +42,13 @@ pub enum AsCompletedError {
 
 impl AsCompletedError {
     /// True when the deadline passed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(evloop::AsCompletedError::Timeout.is_timeout());
+    /// assert!(evloop::AsCompletedError::Timeout.into_task_error().is_none());
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, AsCompletedError::Timeout)
     }
@@ -133,7 +140,21 @@ where
     }
 }
 
-/// The stream returned by [`as_completed`].
+/// The stream returned by [`as_completed`]: see there.
+///
+/// # Examples
+///
+/// ```
+/// evloop::run(async {
+///     let mut results: evloop::combinators::AsCompleted<u8> =
+///         evloop::as_completed([evloop::spawn(async { 1 }), evloop::spawn(async { 1 })], None);
+///     let mut sum = 0;
+///     while let Some(result) = results.next().await {
+///         sum += result.unwrap();
+///     }
+///     assert_eq!(sum, 2);
+/// });
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<T> {
     /// The tasks whose result was not yielded yet.
@@ -171,6 +192,17 @@ impl<T> AsCompleted<T> {
     }
 
     /// How many steps are left.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// evloop::run(async {
+    ///     let mut results = evloop::as_completed([evloop::spawn(async {})], None);
+    ///     assert_eq!(results.len(), 1);
+    ///     results.next().await;
+    ///     assert!(results.is_empty());
+    /// });
+    /// ```
     pub fn len(&self) -> usize {
         self.remaining
     }
@@ -259,7 +291,7 @@ impl<T> fmt::Debug for AsCompleted<T> {
     }
 }
 
-/// The future returned by [`AsCompleted::next`].
+/// The future returned by [`AsCompleted::next`] (see there for an example).
 #[must_use = "futures do nothing unless awaited"]
 pub struct Next<'a, T> {
     stream: &'a mut AsCompleted<T>,

@@ -305,6 +305,16 @@ impl<C: Children> fmt::Debug for Engine<C> {
 /// The future returned by [`gather`]: resolves to every value in input
 /// order, or to the first failure. Dropping it cancels the children still
 /// running.
+///
+/// # Examples
+///
+/// ```
+/// evloop::run(async {
+///     let all: evloop::combinators::Gather<_> =
+///         evloop::gather(['a', 'b'].map(|c| async move { c }));
+///     assert_eq!(all.await.unwrap(), vec!['a', 'b']);
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited; dropping a gather cancels its children"]
 pub struct Gather<F: Future> {
     engine: Engine<Vec<Child<F>>>,
@@ -339,6 +349,15 @@ where
 
 /// The future returned by [`gather_settled`]: resolves to every outcome in
 /// input order. Dropping it cancels the children still running.
+///
+/// # Examples
+///
+/// ```
+/// evloop::run(async {
+///     let all: evloop::combinators::GatherSettled<_> = evloop::gather_settled([async { 1 }]);
+///     assert_eq!(all.await[0].as_ref().unwrap(), &1);
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited; dropping a gather cancels its children"]
 pub struct GatherSettled<F: Future> {
     engine: Engine<Vec<Child<F>>>,

@@ -188,6 +188,14 @@ impl<T> Promise<T> {
     }
 
     /// True once the promise has a result or was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let promise = evloop::Promise::new();
+    /// promise.set_result(()).unwrap();
+    /// assert!(promise.done() && !promise.cancelled());
+    /// ```
     pub fn done(&self) -> bool {
         !matches!(lock(&self.shared.state).outcome, Outcome::Pending)
     }

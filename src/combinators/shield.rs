@@ -49,6 +49,15 @@ pub fn shield<T>(task: Task<T>) -> Shield<T> {
 
 /// The future returned by [`shield`]: yields the task's result, or a
 /// cancelled [`TaskError`] once the shield itself was cancelled.
+///
+/// # Examples
+///
+/// ```
+/// evloop::run(async {
+///     let outer: evloop::combinators::Shield<u8> = evloop::shield(evloop::spawn(async { 3 }));
+///     assert_eq!(outer.await.unwrap(), 3);
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Shield<T> {
     task: Task<T>,
@@ -80,6 +89,19 @@ impl<T> Shield<T> {
     }
 
     /// True once the shield was cancelled, or the task was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// evloop::run(async {
+    ///     let task = evloop::spawn(std::future::pending::<()>());
+    ///     let inner = task.task_ref();
+    ///     let outer = evloop::shield(task);
+    ///     assert!(!outer.cancelled() && !outer.done());
+    ///     inner.cancel();
+    ///     assert!(outer.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire) || self.task.cancelled()
     }

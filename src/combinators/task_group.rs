@@ -196,7 +196,15 @@ impl fmt::Display for GroupError {
 impl Error for GroupError {}
 
 impl TaskGroup {
-    /// An empty, open group.
+    /// An empty, open group; it may be created outside a loop, its
+    /// children are spawned on the loop current at each `spawn`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = evloop::TaskGroup::new();
+    /// assert!(evloop::run(group.join()).is_ok());
+    /// ```
     pub fn new() -> TaskGroup {
         TaskGroup {
             shared: Arc::new(GroupShared {
@@ -243,7 +251,7 @@ impl TaskGroup {
         self.shared.spawn(&Handle::current(), future)
     }
 
-    /// A [`GroupSpawner`] for this group.
+    /// A [`GroupSpawner`] for this group (see there for an example).
     pub fn spawner(&self) -> GroupSpawner {
         GroupSpawner {
             shared: self.shared.clone(),
@@ -304,6 +312,18 @@ impl fmt::Debug for TaskGroup {
 
 impl GroupSpawner {
     /// Spawns `future` into the group (see [`TaskGroup::spawn`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// evloop::run(async {
+    ///     let group = evloop::TaskGroup::new();
+    ///     let spawner = group.spawner();
+    ///     let child = spawner.spawn(async { 1 }).unwrap();
+    ///     group.join().await.unwrap();
+    ///     assert_eq!(child.await.unwrap(), 1);
+    /// });
+    /// ```
     ///
     /// # Errors
     ///
@@ -443,7 +463,7 @@ async fn run_child<F: Future>(group: Arc<GroupShared>, future: F) -> F::Output {
     }
 }
 
-/// The future returned by [`TaskGroup::join`].
+/// The future returned by [`TaskGroup::join`] (see there for an example).
 #[must_use = "futures do nothing unless awaited; dropping the join cancels the group's children"]
 pub struct Join {
     group: TaskGroup,

@@ -111,7 +111,20 @@ where
     }
 }
 
-/// The future returned by [`wait`].
+/// The future returned by [`wait`]: resolves to `(done, pending)`.
+///
+/// # Examples
+///
+/// ```
+/// use evloop::ReturnWhen;
+///
+/// evloop::run(async {
+///     let tasks = (0..3).map(|i| evloop::spawn(async move { i }));
+///     let waiting: evloop::combinators::Wait<i32> = evloop::wait(tasks, ReturnWhen::AllCompleted, None);
+///     let (done, pending) = waiting.await.unwrap();
+///     assert_eq!((done.len(), pending.len()), (3, 0));
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<T> {
     tasks: Vec<Task<T>>,
