@@ -89,6 +89,8 @@ pub mod bridge;
 pub mod combinators;
 pub mod sync;
 
+pub use blocking::to_thread;
+pub use bridge::{CallbackHandle, ConcurrentFuture};
 pub use combinators::{
     AsCompletedError, EmptyWaitError, GroupError, Promise, ReturnWhen, TaskGroup, as_completed,
     gather, gather_settled, shield, wait,

@@ -34,6 +34,10 @@ pub(crate) struct LoopInner {
     drivers: AtomicUsize,
     stop_requested: Mutex<bool>,
     stop_signal: Condvar,
+    /// Callbacks queued by `call_soon_threadsafe`.
+    pub(crate) call_soon: Arc<crate::bridge::CallSoonQueue>,
+    /// The threads behind `run_in_executor`.
+    pub(crate) blocking: crate::blocking::Pool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -111,6 +115,12 @@ impl EventLoop {
                 drivers: AtomicUsize::new(0),
                 stop_requested: Mutex::new(false),
                 stop_signal: Condvar::new(),
+                call_soon: Arc::new(crate::bridge::CallSoonQueue::new()),
+                blocking: crate::blocking::Pool::new(
+                    config.max_blocking_threads,
+                    config.thread_keep_alive,
+                    config.thread_name.clone(),
+                ),
             }),
         };
         let (sender, exited) = mpsc::channel();
@@ -228,14 +238,17 @@ impl EventLoop {
     /// `asyncio.run` does): new work is refused from now on, the workers
     /// finish their current poll and stop, every task that has not finished
     /// has its future dropped exactly once (so its destructors run), and
-    /// every thread is joined. Dropping the loop does the same.
+    /// every thread is joined. Callbacks and blocking jobs that have not
+    /// started are refused; running blocking jobs are waited for. Dropping
+    /// the loop does the same.
     pub fn close(mut self) {
         self.shutdown(None);
     }
 
     /// Like [`close`](EventLoop::close), but waits at most `timeout` for
-    /// the workers to finish their current poll (a task blocking its worker
-    /// thread would otherwise hold the close up). Workers still busy after
+    /// the workers to finish their current poll and the blocking pool to
+    /// finish its running jobs (a task blocking its worker thread would
+    /// otherwise hold the close up). Workers still busy after
     /// the timeout are left to finish in the background: their tasks'
     /// futures are dropped when the poll in progress returns.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
@@ -269,6 +282,8 @@ impl EventLoop {
         self.closed = true;
         let inner = &self.handle.inner;
         inner.closed.store(true, Ordering::SeqCst);
+        crate::bridge::close(inner);
+        inner.blocking.begin_shutdown();
         inner.scheduler.begin_shutdown();
 
         let deadline = timeout.map(|t| Instant::now().checked_add(t));
@@ -299,6 +314,7 @@ impl EventLoop {
         drop(exits);
         let _context = self.handle.enter();
         inner.scheduler.drop_remaining_tasks();
+        inner.blocking.wait_for_running_jobs(deadline.flatten());
         if let Some(reactor) = self.reactor.take() {
             reactor.shutdown();
         }
