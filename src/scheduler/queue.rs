@@ -42,6 +42,9 @@ mod imp {
         pub(crate) fn pop(&self) -> Option<T> {
             self.0.pop()
         }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
     }
 
     impl<T> Stealer<T> {
@@ -104,6 +107,9 @@ mod imp {
         }
         pub(crate) fn pop(&self) -> Option<T> {
             lock(&self.0).pop_front()
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            lock(&self.0).is_empty()
         }
     }
 
