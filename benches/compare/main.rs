@@ -61,7 +61,11 @@ fn main() {
     for (name, section_rows) in sections() {
         measure::enter_section(name);
         eprintln!("{name}");
-        rows.extend(section_rows().into_iter().filter(|row| measure::wanted(&row.workload)));
+        rows.extend(
+            section_rows()
+                .into_iter()
+                .filter(|row| measure::wanted(&row.workload)),
+        );
     }
     if rows.is_empty() {
         eprintln!("no workload matches the filter");
@@ -80,7 +84,10 @@ fn main() {
          above 1 for rates (.../s)."
     );
     println!("IQR: interquartile range of the runs, in percent of the median (the noise).");
-    if rows.iter().any(|r| r.asyncio.is_some() || r.uvloop.is_some()) {
+    if rows
+        .iter()
+        .any(|r| r.asyncio.is_some() || r.uvloop.is_some())
+    {
         println!("Python's asyncio and uvloop run on one thread (that is their model).");
     }
 }

@@ -36,7 +36,7 @@ impl Settings {
             .ok()
             .and_then(|v| v.parse().ok())
             .filter(|&n: &usize| n > 0)
-            .unwrap_or(if quick { 3 } else { 21 });
+            .unwrap_or(if quick { 3 } else { 51 });
         Settings {
             filter,
             quick,
@@ -163,6 +163,11 @@ pub fn tokio_runtime() -> tokio::runtime::Runtime {
 
 /// A row from the two samples, in `unit`, with their spread.
 pub fn row(workload: &str, unit: &'static str, evloop: Sample, tokio: Sample) -> crate::table::Row {
-    crate::table::Row::new(workload, evloop.median_in(unit), tokio.median_in(unit), unit)
-        .with_spread(evloop.spread_percent(), tokio.spread_percent())
+    crate::table::Row::new(
+        workload,
+        evloop.median_in(unit),
+        tokio.median_in(unit),
+        unit,
+    )
+    .with_spread(evloop.spread_percent(), tokio.spread_percent())
 }

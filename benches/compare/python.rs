@@ -48,7 +48,10 @@ pub fn measure() -> Vec<Measurement> {
     }
     let mut results = Vec::new();
     for script in scripts {
-        eprintln!("  {}", script.file_name().unwrap_or_default().to_string_lossy());
+        eprintln!(
+            "  {}",
+            script.file_name().unwrap_or_default().to_string_lossy()
+        );
         let mut command = Command::new("python3");
         command.arg(&script);
         if settings().quick {

@@ -28,8 +28,11 @@ const NUM_YIELD: usize = 1_000;
 const NUM_PINGS: usize = 1_000;
 const CHAIN: usize = 1_000;
 
-/// Every workload, with its name and a function running it once.
-fn workloads<R: Runtime>() -> Vec<(&'static str, fn(&R) -> Duration)> {
+/// Runs a workload once on a runtime and returns the time it took.
+type Workload<R> = fn(&R) -> Duration;
+
+/// Every workload, with its name.
+fn workloads<R: Runtime>() -> Vec<(&'static str, Workload<R>)> {
     vec![
         ("spawn_many_local", spawn_many_local::<R>),
         ("spawn_many_remote_idle", spawn_many_remote_idle::<R>),
