@@ -39,6 +39,11 @@ macro_rules! sections {
 
 sections! {
     scheduler,
+    timers,
+    net,
+    bridge,
+    sync,
+    combinators,
 }
 
 fn main() {
@@ -78,12 +83,18 @@ fn main() {
     println!();
     print!("{}", table::render(&rows));
     println!();
-    println!("Values are medians of {} runs.", settings.iterations);
+    println!(
+        "Rows with an IQR are medians of {} runs; the other sections say how they \
+         measure in their module docs (benches/compare/*.rs).",
+        settings.iterations
+    );
     println!(
         "Ratios are evloop / peer: below 1 evloop is faster for times (s, ms, µs, ns), \
          above 1 for rates (.../s)."
     );
-    println!("IQR: interquartile range of the runs, in percent of the median (the noise).");
+    if rows.iter().any(|r| r.spread.is_some()) {
+        println!("IQR: interquartile range of the runs, in percent of the median (the noise).");
+    }
     if rows
         .iter()
         .any(|r| r.asyncio.is_some() || r.uvloop.is_some())

@@ -87,6 +87,9 @@ pub fn seconds_per(unit: &str) -> Option<f64> {
     }
 }
 
+/// Longer "units" are printed as notes under the table.
+const MAX_UNIT_WIDTH: usize = 16;
+
 fn number(value: f64) -> String {
     let magnitude = value.abs();
     if magnitude >= 1000.0 {
@@ -131,11 +134,20 @@ pub fn render(rows: &[Row]) -> String {
             .map(|peer| ratio(evloop, peer))
             .unwrap_or_else(|| "-".to_owned())
     };
+    // A "unit" that is really a sentence (a section describing what it
+    // compares) goes under the table, with a marker in its place.
+    let mut notes: Vec<&str> = Vec::new();
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     for row in rows {
+        let unit = if row.unit.chars().count() > MAX_UNIT_WIDTH {
+            notes.push(row.unit);
+            format!("[{}]", notes.len())
+        } else {
+            row.unit.to_owned()
+        };
         let mut line = vec![
             row.workload.clone(),
-            row.unit.to_owned(),
+            unit,
             number(row.evloop),
             number(row.tokio),
             ratio(row.evloop, row.tokio),
@@ -185,6 +197,9 @@ pub fn render(rows: &[Row]) -> String {
             out.push_str(&rule.join("-|-"));
             out.push('\n');
         }
+    }
+    for (i, note) in notes.iter().enumerate() {
+        let _ = writeln!(out, "[{}] {note}", i + 1);
     }
     out
 }
