@@ -91,6 +91,11 @@ pub mod sync;
 
 pub use blocking::to_thread;
 pub use bridge::{CallbackHandle, ConcurrentFuture};
+pub use combinators::{
+    AsCompletedError, EmptyWaitError, GroupError, Promise, ReturnWhen, TaskGroup, as_completed,
+    gather, gather_settled, shield, wait,
+};
+pub use net::{open_connection, start_server};
 pub use runtime::{Builder, EventLoop, Handle, run};
 pub use task::{Task, TaskError, TaskRef, all_tasks, current_task, spawn, yield_now};
 pub use time::{TimeoutError, sleep, sleep_until, timeout, wait_for};

@@ -22,6 +22,11 @@
 //! | `loop.create_server(...)`, `sock_accept`          | `TcpListener::bind(addr)`, `accept()`    |
 //! | `loop.sock_connect`, `sock_recv`, `sock_sendall`  | `TcpStream::connect`, `read`, `write_all` |
 //! | `loop.create_datagram_endpoint(...)`              | `UdpSocket::bind`, `send_to`, `recv_from` |
+//! | `asyncio.open_connection`, `asyncio.start_server` | [`open_connection`], [`start_server`]     |
+//!
+//! The streams of asyncio ([`StreamReader`] with `readline`, `readexactly`,
+//! `readuntil`; [`StreamWriter`] with `write` and `drain`) are built on
+//! [`TcpStream`]; see [`open_connection`] and [`start_server`].
 //!
 //! # Examples
 //!
@@ -47,9 +52,15 @@
 //! .unwrap();
 //! ```
 
+mod stream;
 mod tcp;
 mod udp;
 
+pub use stream::{
+    DEFAULT_LIMIT, IncompleteReadError, LimitOverrunError, Server, StreamError, StreamReader,
+    StreamWriter, open_connection, open_connection_with_limit, start_server,
+    start_server_with_limit,
+};
 pub use tcp::{Accept, Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 

@@ -28,7 +28,6 @@ use crate::scheduler;
 pub(crate) struct LoopInner {
     pub(crate) scheduler: Arc<scheduler::Shared>,
     pub(crate) workers: usize,
-    pub(crate) config: Builder,
     pub(crate) reactor: crate::reactor::Handle,
     closed: AtomicBool,
     drivers: AtomicUsize,
@@ -109,7 +108,6 @@ impl EventLoop {
             inner: Arc::new(LoopInner {
                 scheduler,
                 workers,
-                config: config.clone(),
                 reactor: reactor.handle(),
                 closed: AtomicBool::new(false),
                 drivers: AtomicUsize::new(0),

@@ -60,15 +60,23 @@ pub(super) fn schedule_local(
         let Ok(mut core) = ctx.core.try_borrow_mut() else {
             return Err(task);
         };
-        if is_yield {
-            core.local.push(task);
+        let queued = if is_yield {
+            task
         } else if let Some(previous) = core.lifo.replace(task) {
-            core.local.push(previous);
+            previous
         } else {
             return Ok(());
-        }
+        };
+        // Only the push that makes the queue non-empty wakes a sibling: the
+        // earlier pushes already did, and a sibling about to park re-checks
+        // every queue first. Either way this worker is awake and will run
+        // the task itself, so skipping the wake never strands it.
+        let was_empty = core.local.is_empty();
+        core.local.push(queued);
         drop(core);
-        shared.notify_one();
+        if was_empty {
+            shared.notify_one();
+        }
         Ok(())
     })
 }

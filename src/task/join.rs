@@ -9,7 +9,9 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use super::done::run_callback;
-use super::raw::{Header, Notified, drop_output_of, drop_references, header, read_output};
+use super::raw::{
+    Header, Notified, drop_output_of, drop_references, header, output_is_failure, read_output,
+};
 use super::state::OnWake;
 use super::{TaskError, TaskRef};
 
@@ -147,6 +149,16 @@ impl<T> Task<T> {
         // SAFETY: the task is complete, we are its handle and T is its output.
         unsafe { read_output(self.raw, (&raw mut out).cast()) };
         out
+    }
+
+    /// True when the task finished with an error other than a cancellation
+    /// (a panic, or a refusal by a closed loop) whose output was not taken
+    /// yet: asyncio's `not t.cancelled() and t.exception() is not None`.
+    pub(crate) fn failed(&self) -> bool {
+        // SAFETY: the output is only read once the task is complete, and we
+        // are its handle; taking it needs `&mut self`, so it cannot happen
+        // while this borrow lives.
+        self.done() && unsafe { output_is_failure(self.raw) }
     }
 
     /// Waits until the task is done without taking its output.

@@ -73,6 +73,8 @@ pub(crate) struct Vtable {
     read_output: unsafe fn(NonNull<Header>, *mut ()),
     /// Drops the output in place.
     drop_output: unsafe fn(NonNull<Header>),
+    /// Whether the stored output is an error other than a cancellation.
+    output_is_failure: unsafe fn(NonNull<Header>) -> bool,
     /// Frees the allocation.
     dealloc: unsafe fn(NonNull<Header>),
 }
@@ -108,6 +110,7 @@ where
         shutdown: shutdown::<F>,
         read_output: read_output_cell::<F>,
         drop_output: drop_output_cell::<F>,
+        output_is_failure: output_is_failure_cell::<F>,
         dealloc: dealloc_cell::<F>,
     };
 }
@@ -263,6 +266,17 @@ pub(crate) unsafe fn shutdown_task(ptr: NonNull<Header>) {
 pub(crate) unsafe fn read_output(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: forwarded from the caller's contract.
     unsafe { (header(ptr).vtable.read_output)(ptr, dst) }
+}
+
+/// Whether the stored output is an error other than a cancellation (a
+/// panic, or a refusal by a closed loop); false once the output was taken.
+///
+/// # Safety
+/// The task must be complete and the caller must be the `Task<T>` handle
+/// (JOIN_INTEREST set), which owns the output and does not take it meanwhile.
+pub(crate) unsafe fn output_is_failure(ptr: NonNull<Header>) -> bool {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { (header(ptr).vtable.output_is_failure)(ptr) }
 }
 
 /// Drops the stored output.
@@ -499,6 +513,17 @@ unsafe fn read_output_cell<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
             unsafe { *dst.cast::<Option<Result<F::Output, TaskError>>>() = Some(output) };
         }
     });
+}
+
+/// # Safety
+/// See `output_is_failure`.
+unsafe fn output_is_failure_cell<F: Future>(ptr: NonNull<Header>) -> bool {
+    // SAFETY: the vtable matches F.
+    let cell = unsafe { cell::<F>(ptr) };
+    cell.stage.with(|stage| {
+        // SAFETY: the handle owns the completed output; nobody writes it now.
+        matches!(unsafe { &*stage }, Stage::Finished(Err(e)) if !e.is_cancelled())
+    })
 }
 
 /// # Safety

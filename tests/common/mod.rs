@@ -48,11 +48,9 @@ impl Future for Forever {
 }
 
 /// A future that never completes and drops `guard` when dropped.
-pub fn pending_with(guard: DropGuard) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let _guard = guard;
-        std::future::pending::<()>().await
-    }
+pub async fn pending_with(guard: DropGuard) {
+    let _guard = guard;
+    std::future::pending::<()>().await
 }
 
 /// Names of this process's threads whose name starts with `prefix`
