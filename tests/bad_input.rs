@@ -37,7 +37,10 @@ fn a_builder_with_zero_blocking_threads_fails_with_invalid_input_and_starts_no_t
         .build()
         .unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
-    assert!(error.to_string().contains("max_blocking_threads"), "{error}");
+    assert!(
+        error.to_string().contains("max_blocking_threads"),
+        "{error}"
+    );
     assert!(threads_named("bad0b").is_empty());
 }
 
@@ -56,7 +59,10 @@ fn call_later_with_duration_max_never_runs_and_can_be_cancelled() {
     assert!(never.cancel(), "a callback that never ran can be cancelled");
     assert!(never.cancelled());
     // Cancelling dropped the callback (and its sender) without running it.
-    assert_eq!(ran_rx.recv_timeout(PATIENCE), Err(mpsc::RecvTimeoutError::Disconnected));
+    assert_eq!(
+        ran_rx.recv_timeout(PATIENCE),
+        Err(mpsc::RecvTimeoutError::Disconnected)
+    );
     lp.close();
 }
 

@@ -136,7 +136,8 @@ fn shutdown_timeout_under_load_is_bounded_drops_every_future_once_and_closes_eve
     let (started_tx, started_rx) = mpsc::channel();
     let jobs_finished = Arc::new(AtomicUsize::new(0));
     for _ in 0..BLOCKING_JOBS {
-        let (gate, started_tx, finished) = (gate.clone(), started_tx.clone(), jobs_finished.clone());
+        let (gate, started_tx, finished) =
+            (gate.clone(), started_tx.clone(), jobs_finished.clone());
         drop(handle.run_in_executor(move || {
             started_tx.send(()).unwrap();
             gate.wait();
@@ -278,5 +279,7 @@ fn shutdown_timeout_returns_on_time_when_a_task_blocks_its_worker() {
     });
     // Both futures were dropped once: the blocked one when its poll
     // returned.
-    eventually("the blocked task's future is dropped", || drops.count() == 2);
+    eventually("the blocked task's future is dropped", || {
+        drops.count() == 2
+    });
 }
