@@ -270,7 +270,7 @@ mod tests {
         let queue = CallbackQueue::default();
         let log = Arc::new(Mutex::new(Vec::new()));
         let now = Instant::now();
-        for (name, offset) in [("b1", 2), ("a", 1), ("b2", 2), ("later", 60_000)] {
+        for (name, offset) in [("b1", 2), ("a", 1), ("b2", 2), ("later", 3_600_000_000)] {
             let log = log.clone();
             queue.schedule(
                 now + Duration::from_micros(offset),
