@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{DropCounter, DropGuard, event_loop, threads_named};
 use evloop::EventLoop;
-use evloop::net::{TcpListener, TcpStream};
+use evloop::net::{StreamError, TcpListener, TcpStream, open_connection};
 use evloop::sync::{PutNowaitError, Queue};
 
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -151,6 +151,34 @@ fn connecting_to_a_closed_port_fails_with_connection_refused() {
         .run_until_complete(TcpStream::connect(closed))
         .unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused, "{error}");
+    lp.close();
+}
+
+#[test]
+fn readexactly_past_the_end_of_stream_gives_the_partial_bytes_in_the_error() {
+    let lp = event_loop(2, "badeof");
+    lp.run_until_complete(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = evloop::spawn(async move {
+            let (mut stream, _) = listener.accept().await?;
+            stream.write_all(b"only5").await
+            // Dropping the stream ends it.
+        });
+        let (mut reader, _writer) = open_connection(addr).await.unwrap();
+        server.await.unwrap().unwrap();
+        match reader.readexactly(10).await {
+            Err(StreamError::IncompleteRead(error)) => {
+                assert_eq!(error.partial, b"only5", "the bytes that came are kept");
+                assert_eq!(error.expected, Some(10));
+                assert!(error.to_string().contains("after 5 bytes"), "{error}");
+            }
+            other => panic!("expected an incomplete read, got {other:?}"),
+        }
+        // The partial bytes were handed over in the error, not left behind.
+        assert!(reader.at_eof());
+        assert_eq!(reader.readexactly(0).await.unwrap(), b"");
+    });
     lp.close();
 }
 
