@@ -25,10 +25,10 @@ fn close_drops_every_pending_future_exactly_once_and_joins_all_threads() {
         .collect();
     // Make sure every task was polled at least once (parked on its await).
     let (tx, rx) = mpsc::channel();
-    lp.handle().spawn(async move {
+    drop(lp.handle().spawn(async move {
         evloop::yield_now().await;
         tx.send(()).unwrap();
-    });
+    }));
     rx.recv().unwrap();
     lp.close();
     assert_eq!(drops.count(), 1_000);
@@ -88,7 +88,7 @@ fn shutdown_timeout_returns_even_when_a_worker_is_blocked() {
     assert_eq!(drops.count(), 1, "idle tasks were dropped");
     release_tx.send(()).unwrap();
     // The blocked task finishes its poll in the background.
-    let _ = blocked;
+    drop(blocked);
 }
 
 #[test]

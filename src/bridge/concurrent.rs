@@ -389,7 +389,8 @@ impl<T> ConcurrentFuture<T> {
     ///
     /// ```
     /// let lp = evloop::EventLoop::new().unwrap();
-    /// let future = lp.handle().run_coroutine_threadsafe(async {});
+    /// let future = lp.handle().run_coroutine_threadsafe(std::future::pending::<()>());
+    /// assert!(!future.cancelled());
     /// future.cancel();
     /// assert!(future.cancelled());
     /// ```

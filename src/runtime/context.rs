@@ -4,11 +4,11 @@
 use std::cell::{Cell, RefCell};
 
 use super::Handle;
-use crate::loom::thread_local;
+use crate::loom::thread_local_const;
 
-thread_local! {
-    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
-    static DRIVING: Cell<bool> = const { Cell::new(false) };
+thread_local_const! {
+    static CURRENT: RefCell<Option<Handle>> = RefCell::new(None);
+    static DRIVING: Cell<bool> = Cell::new(false);
 }
 
 /// Restores the previous loop of this thread when dropped.

@@ -23,7 +23,7 @@ use std::future::Future;
 use std::ptr::NonNull;
 use std::sync::Arc as StdArc;
 
-use crate::loom::{AtomicBool, Ordering, thread_local};
+use crate::loom::{AtomicBool, Ordering, thread_local_const};
 use crate::task::list::TaskList;
 use crate::task::raw::{self, Header};
 use crate::task::{Notified, Schedule, Task, TaskRef, next_task_id};
@@ -33,10 +33,10 @@ use queue::{Injector, LocalQueue, Stealer};
 
 pub(crate) use worker::{is_worker_thread, run_worker};
 
-thread_local! {
+thread_local_const! {
     /// While a thread wakes a batch of tasks (`batch_wakeups`), the
     /// schedulers it pushed work to; they are notified once at the end.
-    static DEFERRED_NOTIFY: RefCell<Option<Vec<StdArc<dyn Schedule>>>> = const { RefCell::new(None) };
+    static DEFERRED_NOTIFY: RefCell<Option<Vec<StdArc<dyn Schedule>>>> = RefCell::new(None);
 }
 
 /// Runs `wake_all` (which wakes many tasks from a thread that is not a

@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::sync::Arc as StdArc;
 
 use super::{Shared, WorkerSeed};
-use crate::loom::{LOOM, thread_local};
+use crate::loom::{LOOM, thread_local_const};
 use crate::task::Notified;
 
 /// A worker takes from the injector first every this many ticks, so work
@@ -30,8 +30,8 @@ struct WorkerCtx {
     core: RefCell<Core>,
 }
 
-thread_local! {
-    static CURRENT_WORKER: Cell<*const WorkerCtx> = const { Cell::new(std::ptr::null()) };
+thread_local_const! {
+    static CURRENT_WORKER: Cell<*const WorkerCtx> = Cell::new(std::ptr::null());
 }
 
 /// Whether this thread is a worker of any loop.

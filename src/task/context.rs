@@ -5,10 +5,10 @@ use std::ptr::NonNull;
 
 use super::TaskRef;
 use super::raw::{Header, header};
-use crate::loom::thread_local;
+use crate::loom::thread_local_const;
 
-thread_local! {
-    static CURRENT_TASK: Cell<Option<NonNull<Header>>> = const { Cell::new(None) };
+thread_local_const! {
+    static CURRENT_TASK: Cell<Option<NonNull<Header>>> = Cell::new(None);
 }
 
 /// Restores the previous current task when dropped.
