@@ -12,6 +12,13 @@
 //! task that wakes itself goes to the back of the local queue (never the
 //! LIFO slot); and the LIFO slot serves at most `MAX_LIFO_POLLS` tasks in a
 //! row before its occupant goes to the back of the queue.
+//!
+//! A known limit, shared with tokio's design: the LIFO slot is not
+//! stealable, so a task woken or spawned by a task that then blocks its
+//! worker thread (a blocking syscall, `std::thread::sleep`) waits until that
+//! poll returns, even when another worker is idle. Tasks already in the
+//! local queue are stolen as usual. Blocking work belongs in
+//! [`run_in_executor`](crate::Handle::run_in_executor).
 
 mod idle;
 mod park;
