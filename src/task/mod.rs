@@ -2,7 +2,7 @@
 //!
 //! # The task state machine
 //!
-//! A task is one heap allocation: a [`Header`](raw::Header) (an atomic state
+//! A task is one heap allocation: a `Header` (an atomic state
 //! word, the vtable, id, name, scheduler, done callbacks, join waker, and the
 //! links of the live-task list) followed by the future, which is replaced by
 //! its output when it completes. The state word holds six flags and a
@@ -216,7 +216,7 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// A builder for an unnamed task ("Task-<id>").
+    /// A builder for an unnamed task (`"Task-<id>"`).
     pub fn new() -> Builder {
         Builder::default()
     }
