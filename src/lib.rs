@@ -20,5 +20,10 @@ mod blocking;
 pub mod combinators;
 pub mod sync;
 
+// Entry points for the loom models in `loom-tests/`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_hooks;
+
 pub use runtime::{Builder, EventLoop, Handle, run};
 pub use task::{Task, TaskError, TaskRef, all_tasks, current_task, spawn, yield_now};
