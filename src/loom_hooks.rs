@@ -63,7 +63,9 @@ impl Runnable {
 
 impl std::fmt::Debug for Runnable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Runnable").field(&self.0.header().id).finish()
+        f.debug_tuple("Runnable")
+            .field(&self.0.header().id)
+            .finish()
     }
 }
 

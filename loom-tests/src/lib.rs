@@ -86,6 +86,49 @@ mod imp {
         }
     }
 
+    /// Which outcomes a model reached, over all the executions loom
+    /// explored: a model whose race has several legal endings checks that
+    /// each of them was reached, so that a bound too tight to reach them
+    /// fails instead of passing vacuously. Meant for a `static`.
+    #[derive(Debug)]
+    pub struct Coverage {
+        outcomes: &'static [&'static str],
+        reached: std::sync::Mutex<Vec<&'static str>>,
+    }
+
+    impl Coverage {
+        /// Coverage of the given outcome names.
+        pub const fn new(outcomes: &'static [&'static str]) -> Coverage {
+            Coverage {
+                outcomes,
+                reached: std::sync::Mutex::new(Vec::new()),
+            }
+        }
+
+        /// Records that an execution ended with `outcome`.
+        pub fn reached(&self, outcome: &'static str) {
+            assert!(
+                self.outcomes.contains(&outcome),
+                "unknown outcome {outcome:?}"
+            );
+            let mut reached = self.reached.lock().unwrap();
+            if !reached.contains(&outcome) {
+                reached.push(outcome);
+            }
+        }
+
+        /// Panics unless every outcome was reached.
+        pub fn assert_all_reached(&self) {
+            let reached = self.reached.lock().unwrap();
+            for outcome in self.outcomes {
+                assert!(
+                    reached.contains(outcome),
+                    "no explored execution ended with {outcome:?}"
+                );
+            }
+        }
+    }
+
     /// A value that counts its drops. loom also tracks it as an allocation,
     /// so a probe that is never dropped fails the model as a leak.
     #[derive(Debug)]

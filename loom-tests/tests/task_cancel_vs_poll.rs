@@ -4,11 +4,12 @@
 #![cfg(loom)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use evloop::Task;
 use evloop::loom_hooks::TaskQueue;
-use evloop_loom_tests::{Counter, DropProbe, Mailbox, PendingUntilWoken, YieldThen, model};
+use evloop_loom_tests::{
+    Counter, Coverage, DropProbe, Mailbox, PendingUntilWoken, YieldThen, model,
+};
 use loom::thread;
 
 /// What the model observed, checked once every thread is joined and every
@@ -20,31 +21,19 @@ struct Observed {
     output_drops: Counter,
 }
 
-/// How many explored executions ended with each outcome, so that a model
-/// can check it reached both.
-struct Outcomes {
-    value: AtomicUsize,
-    cancelled: AtomicUsize,
-}
-
-impl Outcomes {
-    const fn new() -> Outcomes {
-        Outcomes {
-            value: AtomicUsize::new(0),
-            cancelled: AtomicUsize::new(0),
-        }
-    }
-
-    fn assert_both_reached(&self) {
-        assert!(self.value.load(Ordering::Relaxed) > 0, "no execution kept the value");
-        assert!(self.cancelled.load(Ordering::Relaxed) > 0, "no execution was cancelled");
-    }
-}
-
 /// Checks the outcome of `task` against what happened to it.
-fn check_outcome(queue: &TaskQueue, mut task: Task<DropProbe>, seen: Observed, outcomes: &Outcomes) {
+fn check_outcome(
+    queue: &TaskQueue,
+    mut task: Task<DropProbe>,
+    seen: Observed,
+    coverage: &Coverage,
+) {
     assert_eq!(queue.queued(), 0);
-    assert_eq!(seen.future_drops.get(), 1, "the future is dropped exactly once");
+    assert_eq!(
+        seen.future_drops.get(),
+        1,
+        "the future is dropped exactly once"
+    );
     assert!(task.done());
     match task.try_result().expect("a done task has a result") {
         Ok(output) => {
@@ -52,15 +41,21 @@ fn check_outcome(queue: &TaskQueue, mut task: Task<DropProbe>, seen: Observed, o
             assert_eq!(seen.output_drops.get(), 0);
             drop(output);
             assert_eq!(seen.output_drops.get(), 1);
-            outcomes.value.fetch_add(1, Ordering::Relaxed);
+            coverage.reached("value");
         }
         Err(error) => {
-            assert!(error.is_cancelled(), "only cancellation can end this task early");
+            assert!(
+                error.is_cancelled(),
+                "only cancellation can end this task early"
+            );
             assert!(task.cancelled());
-            assert!(seen.cancel_returned, "a cancelled task saw a successful cancel");
+            assert!(
+                seen.cancel_returned,
+                "a cancelled task saw a successful cancel"
+            );
             // The value the future would have returned went with it.
             assert_eq!(seen.output_drops.get(), 1);
-            outcomes.cancelled.fetch_add(1, Ordering::Relaxed);
+            coverage.reached("cancelled");
         }
     }
     assert!(task.try_result().is_none(), "the outcome is taken once");
@@ -76,7 +71,7 @@ fn check_outcome(queue: &TaskQueue, mut task: Task<DropProbe>, seen: Observed, o
 /// completion.
 #[test]
 fn cancel_racing_a_yielding_task_ends_it_with_one_outcome() {
-    static OUTCOMES: Outcomes = Outcomes::new();
+    static COVERAGE: Coverage = Coverage::new(&["value", "cancelled"]);
     model(|| {
         let queue = Arc::new(TaskQueue::new());
         let polls = Counter::new();
@@ -103,9 +98,9 @@ fn cancel_racing_a_yielding_task_ends_it_with_one_outcome() {
             future_drops,
             output_drops,
         };
-        check_outcome(&queue, task, seen, &OUTCOMES);
+        check_outcome(&queue, task, seen, &COVERAGE);
     });
-    OUTCOMES.assert_both_reached();
+    COVERAGE.assert_all_reached();
 }
 
 /// The task waits for a wake after its first poll. A wake and a cancel then
@@ -113,7 +108,7 @@ fn cancel_racing_a_yielding_task_ends_it_with_one_outcome() {
 /// and it ends with its value (the wake's run came first) or cancelled.
 #[test]
 fn cancel_racing_a_wake_of_an_idle_task_queues_it_once() {
-    static OUTCOMES: Outcomes = Outcomes::new();
+    static COVERAGE: Coverage = Coverage::new(&["value", "cancelled"]);
     model(|| {
         let queue = Arc::new(TaskQueue::new());
         let waker_out = Arc::new(Mailbox::new());
@@ -149,7 +144,7 @@ fn cancel_racing_a_wake_of_an_idle_task_queues_it_once() {
             future_drops,
             output_drops,
         };
-        check_outcome(&queue, task, seen, &OUTCOMES);
+        check_outcome(&queue, task, seen, &COVERAGE);
     });
-    OUTCOMES.assert_both_reached();
+    COVERAGE.assert_all_reached();
 }

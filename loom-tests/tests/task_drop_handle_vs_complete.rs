@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Context;
 
 use evloop::loom_hooks::TaskQueue;
 use evloop_loom_tests::{Counter, CountingWaker, DropProbe, YieldThen, model};
@@ -74,9 +74,16 @@ fn dropping_a_polled_handle_while_the_task_completes_drops_the_output_once() {
         assert_eq!(future_drops.get(), 1);
         assert_eq!(output_drops.get(), 1, "the output is dropped exactly once");
         if was_ready {
-            assert_eq!(join_wakes.get(), 0, "a handle that got its output is not woken");
+            assert_eq!(
+                join_wakes.get(),
+                0,
+                "a handle that got its output is not woken"
+            );
         } else {
-            assert!(join_wakes.get() <= 1, "the join waker is woken at most once");
+            assert!(
+                join_wakes.get() <= 1,
+                "the join waker is woken at most once"
+            );
         }
         assert_eq!(queue.live_tasks(), 0);
         assert_eq!(queue.allocated_tasks(), 0, "the task is freed");
