@@ -10,15 +10,22 @@
 //! ```
 //!
 //! `LOOM_MAX_PREEMPTIONS` bounds how many times loom may preempt a thread
-//! in one execution (default [`DEFAULT_PREEMPTIONS`]); the other `LOOM_*`
-//! variables of `loom::model::Builder` apply as usual.
+//! in one execution; without it each model uses its own default
+//! ([`DEFAULT_PREEMPTIONS`] unless it says otherwise, see
+//! [`model_with_preemptions`]). The other `LOOM_*` variables of
+//! `loom::model::Builder` apply as usual.
+//!
+//! Model files are named for the part they exercise: `task_*` (the task
+//! state machine, driven through `evloop::loom_hooks::TaskQueue`),
+//! `scheduler_*` (the real scheduler and worker loop) and `bridge_*` (the
+//! thread-loop bridge).
 //!
 //! This file holds what the models share: [`model`], counters that record
 //! what happened (polls, drops, callback runs), and small futures with a
 //! known behaviour.
 
 /// The preemption bound used when `LOOM_MAX_PREEMPTIONS` is not set.
-pub const DEFAULT_PREEMPTIONS: usize = 2;
+pub const DEFAULT_PREEMPTIONS: usize = 3;
 
 #[cfg(not(loom))]
 #[test]
@@ -53,9 +60,19 @@ mod imp {
     where
         F: Fn() + Sync + Send + 'static,
     {
+        model_with_preemptions(DEFAULT_PREEMPTIONS, f);
+    }
+
+    /// Like [`model`], with `preemptions` as the bound when
+    /// `LOOM_MAX_PREEMPTIONS` is not set: for models whose state space
+    /// grows too fast for the usual bound.
+    pub fn model_with_preemptions<F>(preemptions: usize, f: F)
+    where
+        F: Fn() + Sync + Send + 'static,
+    {
         let mut builder = loom::model::Builder::new();
         if builder.preemption_bound.is_none() {
-            builder.preemption_bound = Some(DEFAULT_PREEMPTIONS);
+            builder.preemption_bound = Some(preemptions);
         }
         builder.check(f);
     }

@@ -8,7 +8,7 @@
 #![cfg(loom)]
 
 use evloop::loom_hooks::Scheduler;
-use evloop_loom_tests::{Counter, DropProbe, model};
+use evloop_loom_tests::{Counter, DropProbe, model, model_with_preemptions};
 use loom::future::block_on;
 use loom::thread;
 
@@ -51,7 +51,9 @@ fn spawn_from_a_foreign_thread_wakes_the_only_worker_as_it_goes_to_sleep() {
     model(|| spawn_from_foreign_thread_and_wait(1));
 }
 
+/// Two worker loops and the spawner make three busy threads: bound 2
+/// explores them in about half a minute, bound 3 takes over ten.
 #[test]
 fn spawn_from_a_foreign_thread_wakes_one_of_two_workers_going_to_sleep() {
-    model(|| spawn_from_foreign_thread_and_wait(2));
+    model_with_preemptions(2, || spawn_from_foreign_thread_and_wait(2));
 }
