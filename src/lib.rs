@@ -1,20 +1,89 @@
-//! evloop: Python's asyncio model in Rust.
+//! evloop: Python's asyncio model, done properly in Rust.
+//!
+//! An event loop you embed as the runtime of a server, drive from plain OS
+//! threads, and trust under concurrency: tasks run on a per-core
+//! work-stealing scheduler, a dedicated reactor thread waits for IO and
+//! timers, and a thread-loop bridge lets any thread submit work and get a
+//! `concurrent.futures.Future`-style handle back.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! async fn say_after(delay_ms: u64, what: &'static str) -> &'static str {
+//!     evloop::sleep(Duration::from_millis(delay_ms)).await;
+//!     what
+//! }
+//!
+//! let words = evloop::run(async {
+//!     let hello = evloop::spawn(say_after(20, "hello"));
+//!     let world = evloop::spawn(say_after(10, "world"));
+//!     (hello.await.unwrap(), world.await.unwrap())
+//! });
+//! assert_eq!(words, ("hello", "world"));
+//! ```
+//!
+//! # From asyncio to evloop
+//!
+//! | asyncio | evloop |
+//! |---|---|
+//! | `asyncio.run(main())` | `evloop::run(main())` |
+//! | `asyncio.new_event_loop()` | `EventLoop::new()`, `EventLoop::builder()` |
+//! | `loop.run_until_complete(f)` | `EventLoop::run_until_complete(f)` |
+//! | `loop.run_forever()` / `loop.stop()` | `EventLoop::run_forever()` / `Handle::stop()` |
+//! | `loop.close()` | `EventLoop::close()`, `EventLoop::shutdown_timeout(d)` |
+//! | `asyncio.get_running_loop()` | `Handle::current()`, `Handle::try_current()` |
+//! | `asyncio.create_task(c)`, `loop.create_task(c)` | `evloop::spawn(f)`, `Handle::spawn(f)` |
+//! | `create_task(c, name="x")` | `task::Builder::new().name("x").spawn(f)` |
+//! | `Task.cancel()` / `cancelled()` / `done()` | `Task::cancel()` / `cancelled()` / `done()` |
+//! | `Task.result()` | `task.await`, `Task::try_result()` |
+//! | `Task.add_done_callback(cb)` | `Task::add_done_callback(cb)` |
+//! | `Task.get_name()` | `Task::name()` |
+//! | `asyncio.current_task()` / `all_tasks()` | `evloop::current_task()` / `evloop::all_tasks()` |
+//! | `CancelledError` | `TaskError::is_cancelled()` |
+//! | `await asyncio.sleep(0)` | `evloop::yield_now().await` |
+//! | `await asyncio.sleep(s)` | `evloop::sleep(d).await`, `evloop::sleep_until(t)` |
+//! | `asyncio.wait_for(c, t)` / `asyncio.timeout(t)` | `evloop::wait_for(f, d)` / `evloop::timeout(d, f)` |
+//! | `asyncio.gather(*cs)` | `evloop::gather(fs)`, `evloop::gather!(a, b, c)` |
+//! | `gather(*cs, return_exceptions=True)` | `evloop::gather_settled(fs)` |
+//! | `asyncio.wait(ts, return_when=...)` | `evloop::wait(ts, ReturnWhen::..., timeout)` |
+//! | `asyncio.as_completed(ts)` | `evloop::as_completed(ts, timeout)` |
+//! | `asyncio.shield(t)` | `evloop::shield(t)` |
+//! | `asyncio.TaskGroup()` | `evloop::TaskGroup` |
+//! | `loop.create_future()` | `evloop::Promise::new()` |
+//! | `loop.call_soon(cb)` / `call_soon_threadsafe(cb)` | `Handle::call_soon(cb)` / `Handle::call_soon_threadsafe(cb)` |
+//! | `loop.call_later(s, cb)` / `call_at(t, cb)` | `Handle::call_later(d, cb)` / `Handle::call_at(t, cb)` |
+//! | `loop.time()` | `Handle::time()` |
+//! | `asyncio.run_coroutine_threadsafe(c, loop)` | `Handle::run_coroutine_threadsafe(f)` |
+//! | `concurrent.futures.Future.result(timeout)` | `ConcurrentFuture::result()`, `result_timeout(d)` |
+//! | `loop.run_in_executor(None, f)` / `asyncio.to_thread(f)` | `Handle::run_in_executor(f)` / `evloop::to_thread(f)` |
+//! | `asyncio.Lock/Event/Condition/Semaphore/BoundedSemaphore/Barrier` | `evloop::sync::{Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier}` |
+//! | `asyncio.Queue/PriorityQueue/LifoQueue` | `evloop::sync::{Queue, PriorityQueue, LifoQueue}` |
+//! | `asyncio.open_connection` / `start_server` | `evloop::net::open_connection` / `start_server` |
+//!
+//! Differences from asyncio, all deliberate: the loop runs tasks on several
+//! worker threads from the moment it is built (so spawned futures must be
+//! `Send`; the future given to `run_until_complete` need not be); dropping
+//! a `Task` detaches it instead of letting the garbage collector lose it;
+//! cancellation drops the future at its next `.await` (destructors are the
+//! `finally` blocks) instead of raising inside it; a panic in a task is
+//! caught and reported through its `Task`, like an exception.
 #![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
 
 mod loom;
 
-pub mod task;
-mod scheduler;
 pub mod runtime;
+mod scheduler;
+pub mod task;
 
 // Reactor thread, timers and network IO.
+pub mod net;
 mod reactor;
 pub mod time;
-pub mod net;
 
 // Thread-loop bridge and blocking pool.
-pub mod bridge;
 mod blocking;
+pub mod bridge;
 
 // asyncio's combinators and synchronization primitives.
 pub mod combinators;
@@ -25,5 +94,13 @@ pub mod sync;
 #[doc(hidden)]
 pub mod loom_hooks;
 
+pub use blocking::to_thread;
+pub use bridge::{CallbackHandle, ConcurrentFuture};
+pub use combinators::{
+    AsCompletedError, EmptyWaitError, GroupError, Promise, ReturnWhen, TaskGroup, as_completed,
+    gather, gather_settled, shield, wait,
+};
+pub use net::{open_connection, start_server};
 pub use runtime::{Builder, EventLoop, Handle, run};
 pub use task::{Task, TaskError, TaskRef, all_tasks, current_task, spawn, yield_now};
+pub use time::{TimeoutError, sleep, sleep_until, timeout, wait_for};

@@ -7,23 +7,27 @@
 //! the models small.
 
 #[cfg(loom)]
+#[allow(unused_imports)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
+    pub(crate) use loom::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
+    };
     pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
     pub(crate) use loom::thread;
-    pub(crate) use loom::thread_local;
 
     /// Whether the code is being model-checked (constants shrink).
     pub(crate) const LOOM: bool = true;
 }
 
 #[cfg(not(loom))]
+#[allow(unused_imports)]
 mod imp {
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
+    pub(crate) use std::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
+    };
     pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
     pub(crate) use std::thread;
-    pub(crate) use std::thread_local;
 
     /// Whether the code is being model-checked (constants shrink).
     pub(crate) const LOOM: bool = false;
@@ -54,6 +58,32 @@ mod imp {
 
 #[allow(unused_imports)]
 pub(crate) use imp::*;
+
+/// Declares thread-locals with a `const` initialiser: std's `thread_local!`
+/// normally, loom's (which models one per loom thread, and takes a plain
+/// expression) under `cfg(loom)`.
+#[cfg(not(loom))]
+macro_rules! thread_local_const {
+    ($($(#[$attr:meta])* static $name:ident: $t:ty = $init:expr;)+) => {
+        std::thread_local! {
+            $($(#[$attr])* static $name: $t = const { $init };)+
+        }
+    };
+}
+
+/// Declares thread-locals with a `const` initialiser: std's `thread_local!`
+/// normally, loom's (which models one per loom thread, and takes a plain
+/// expression) under `cfg(loom)`.
+#[cfg(loom)]
+macro_rules! thread_local_const {
+    ($($(#[$attr:meta])* static $name:ident: $t:ty = $init:expr;)+) => {
+        loom::thread_local! {
+            $($(#[$attr])* static $name: $t = $init;)+
+        }
+    };
+}
+
+pub(crate) use thread_local_const;
 
 /// Locks a mutex, ignoring poisoning: every critical section in evloop leaves
 /// its data consistent before anything that could panic runs, and user code

@@ -1,7 +1,15 @@
 //! `CallbackHandle`: the handle of a scheduled callback (asyncio's `Handle`
 //! / `TimerHandle`).
+//!
+//! The handle's state is one atomic byte that leaves PENDING exactly once:
+//! to STARTED (`claim`, by whoever runs the callback), CANCELLED (`cancel`,
+//! by the user) or REFUSED (`refuse`, by a closing loop). Whoever wins that
+//! compare-and-swap owns the closure stored in the handle (when there is
+//! one): the runner calls it, the others drop it. So a callback runs at most
+//! once, and never after it was cancelled or refused.
 
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::loom::{AtomicU8, Ordering};
@@ -21,16 +29,68 @@ const REFUSED: u8 = 3;
 ///
 /// A callback refused by a closed loop never runs either:
 /// [`is_refused`](CallbackHandle::is_refused) tells that case apart.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::mpsc;
+///
+/// let lp = evloop::EventLoop::new().unwrap();
+/// let (tx, rx) = mpsc::channel();
+/// let callback = lp.handle().call_soon_threadsafe(move || tx.send("ran").unwrap());
+/// assert_eq!(rx.recv().unwrap(), "ran");
+/// assert!(callback.started());
+/// lp.close();
+/// ```
 #[derive(Clone)]
 pub struct CallbackHandle {
-    inner: Arc<Inner>,
+    inner: Arc<Inner<dyn Slot>>,
 }
 
-struct Inner {
+struct Inner<S: ?Sized> {
     state: AtomicU8,
     /// The task that will run the callback, if it runs as one: cancelling
     /// the callback cancels it, so a pending timer is freed at once.
     task: Mutex<Option<Task<()>>>,
+    /// The closure, for callbacks that run from a queue rather than as a
+    /// task of their own. Last, so that the handle is one allocation.
+    slot: S,
+}
+
+/// Where a callback's closure waits until it runs or is discarded.
+trait Slot: Send + Sync {
+    /// Calls the closure. Only the thread that won `claim` calls this.
+    fn call(&self);
+    /// Drops the closure. Only the thread that cancelled or refused the
+    /// callback calls this.
+    fn discard(&self);
+}
+
+/// A handle whose callback lives elsewhere (in a timer task).
+struct NoClosure;
+
+impl Slot for NoClosure {
+    fn call(&self) {}
+    fn discard(&self) {}
+}
+
+/// The closure itself. The mutex is never contended (the state's CAS picks
+/// the one thread that touches it); it makes the handoff safe without
+/// `unsafe`.
+struct Closure<F>(crate::loom::Mutex<Option<F>>);
+
+impl<F: FnOnce() + Send> Slot for Closure<F> {
+    fn call(&self) {
+        let callback = crate::loom::lock(&self.0).take();
+        if let Some(callback) = callback {
+            callback();
+        }
+    }
+
+    fn discard(&self) {
+        let callback = crate::loom::lock(&self.0).take();
+        drop(callback);
+    }
 }
 
 impl CallbackHandle {
@@ -39,11 +99,13 @@ impl CallbackHandle {
             inner: Arc::new(Inner {
                 state: AtomicU8::new(state),
                 task: Mutex::new(None),
+                slot: NoClosure,
             }),
         }
     }
 
-    /// A callback that has not run yet.
+    /// A callback that has not run yet, whose closure lives elsewhere (a
+    /// timer task, tied to the handle with `set_task`).
     pub(crate) fn pending() -> CallbackHandle {
         CallbackHandle::with_state(PENDING)
     }
@@ -51,6 +113,21 @@ impl CallbackHandle {
     /// A callback that a closed loop refused.
     pub(crate) fn refused() -> CallbackHandle {
         CallbackHandle::with_state(REFUSED)
+    }
+
+    /// A pending callback that carries its closure, for
+    /// [`run_if_pending`](CallbackHandle::run_if_pending).
+    pub(crate) fn with_closure<F>(callback: F) -> CallbackHandle
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        CallbackHandle {
+            inner: Arc::new(Inner {
+                state: AtomicU8::new(PENDING),
+                task: Mutex::new(None),
+                slot: Closure(crate::loom::Mutex::new(Some(callback))),
+            }),
+        }
     }
 
     /// Claims the right to run the callback: true exactly once, unless it
@@ -62,12 +139,36 @@ impl CallbackHandle {
             .is_ok()
     }
 
-    /// Marks a pending callback refused (its loop closed before it ran).
+    /// Runs the stored closure unless the callback was cancelled or
+    /// refused. A panic in the closure is caught (the panic hook has
+    /// reported it): the caller, a worker, carries on. Returns whether the
+    /// closure ran.
+    pub(crate) fn run_if_pending(&self) -> bool {
+        if !self.claim() {
+            return false;
+        }
+        let _ = catch_unwind(AssertUnwindSafe(|| self.inner.slot.call()));
+        true
+    }
+
+    /// Marks a pending callback refused (its loop closed before it ran) and
+    /// drops its closure.
     pub(crate) fn refuse(&self) -> bool {
-        self.inner
+        let refused = self
+            .inner
             .state
             .compare_exchange(PENDING, REFUSED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+            .is_ok();
+        if refused {
+            self.discard_closure();
+        }
+        refused
+    }
+
+    fn discard_closure(&self) {
+        // The closure may own anything; its destructor must not take the
+        // caller down.
+        let _ = catch_unwind(AssertUnwindSafe(|| self.inner.slot.discard()));
     }
 
     /// Ties the task that will run the callback to this handle.
@@ -99,8 +200,8 @@ impl CallbackHandle {
     }
 
     /// Cancels the callback: true when it had not started yet (it will
-    /// never run), false when it already ran, is running, was cancelled or
-    /// was refused.
+    /// never run, and its closure is dropped now, on this thread), false
+    /// when it already ran, is running, was cancelled or was refused.
     ///
     /// # Examples
     ///
@@ -121,22 +222,49 @@ impl CallbackHandle {
             .compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
         if cancelled {
+            self.discard_closure();
             self.cancel_task();
         }
         cancelled
     }
 
     /// True when the callback was cancelled before it ran.
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let handle = lp.handle();
+    /// lp.close();
+    /// let callback = handle.call_soon_threadsafe(|| {});
+    /// assert!(!callback.cancelled());
+    /// assert!(!callback.cancel());
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.inner.state.load(Ordering::Acquire) == CANCELLED
     }
 
-    /// True when the callback was refused because its loop was closed.
+    /// True when the callback was refused because its loop was closed
+    /// (before it was submitted, or before it got to run).
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let handle = lp.handle();
+    /// lp.close();
+    /// assert!(handle.call_soon_threadsafe(|| unreachable!()).is_refused());
+    /// ```
     pub fn is_refused(&self) -> bool {
         self.inner.state.load(Ordering::Acquire) == REFUSED
     }
 
     /// True once the callback started running (it may still be running).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let (tx, rx) = mpsc::channel();
+    /// let callback = lp.handle().call_soon_threadsafe(move || tx.send(()).unwrap());
+    /// rx.recv().unwrap();
+    /// assert!(callback.started());
+    /// ```
     pub fn started(&self) -> bool {
         self.inner.state.load(Ordering::Acquire) == STARTED
     }
@@ -150,6 +278,8 @@ impl fmt::Debug for CallbackHandle {
             CANCELLED => "cancelled",
             _ => "refused",
         };
-        f.debug_struct("CallbackHandle").field("state", &state).finish()
+        f.debug_struct("CallbackHandle")
+            .field("state", &state)
+            .finish()
     }
 }

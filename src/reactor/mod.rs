@@ -1,1 +1,192 @@
-//! reactor (being built).
+//! The reactor thread: one OS thread that owns `mio::Poll`, waits for IO
+//! readiness and for the nearest timer deadline, and wakes the tasks waiting
+//! on them.
+//!
+//! Workers never block in the OS poller. Any thread registers an IO source
+//! through a cloned `mio::Registry` (see [`io`]) or a timer through a queue
+//! the reactor drains (see [`timer`]); the reactor is woken through its
+//! `mio::Waker` only when a new timer is due earlier than the deadline it
+//! sleeps until, or when it must shut down.
+//!
+//! One iteration of the reactor ([`driver`]): poll; record the IO events and
+//! collect the wakers they free; apply queued timer operations and collect
+//! the wakers of expired timers; then, with no lock held, wake the whole
+//! batch. A wake from this thread pushes the task into the scheduler's global
+//! injector, so the batch reaches the workers in one burst.
+//!
+//! The reactor's internals use `std::sync` directly rather than the loom
+//! switch: it runs on a real OS thread blocked in the OS poller, which loom
+//! cannot model.
+
+mod callbacks;
+mod driver;
+pub(crate) mod io;
+pub(crate) mod timer;
+
+use std::fmt;
+use std::io as stdio;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+pub(crate) use callbacks::CallbackQueue;
+
+/// Locks a reactor mutex, ignoring poisoning: no user code runs under a
+/// reactor lock, and every critical section leaves its data consistent.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// State shared by the reactor thread and every [`Handle`].
+pub(crate) struct Shared {
+    registry: mio::Registry,
+    waker: mio::Waker,
+    sources: Mutex<io::Sources>,
+    timer_queue: timer::TimerQueue,
+    clock: timer::Clock,
+    shutdown: AtomicBool,
+    /// Timers held by the wheel after the reactor's last iteration.
+    timers_in_wheel: AtomicUsize,
+    callbacks: CallbackQueue,
+}
+
+/// A reference to a running reactor, usable from any thread.
+#[derive(Clone)]
+pub(crate) struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("reactor::Handle").finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// The reactor's clock.
+    pub(crate) fn clock(&self) -> &timer::Clock {
+        &self.shared.clock
+    }
+
+    /// Hands a timer operation to the reactor, waking it when needed.
+    /// Returns `false` when the reactor has shut down.
+    pub(crate) fn push_timer_op(&self, op: timer::TimerOp) -> bool {
+        match self.shared.timer_queue.push(op) {
+            timer::PushOutcome::Queued => true,
+            timer::PushOutcome::WakeReactor => {
+                self.wake_reactor();
+                true
+            }
+            timer::PushOutcome::Closed => false,
+        }
+    }
+
+    /// Number of timers the reactor held after its last iteration.
+    pub(crate) fn timers_in_wheel(&self) -> usize {
+        self.shared.timers_in_wheel.load(Ordering::Acquire)
+    }
+
+    /// Whether the reactor has been told to shut down.
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shared.shutdown.load(Ordering::Acquire)
+    }
+
+    /// The loop's queue of timed callbacks.
+    pub(crate) fn callbacks(&self) -> &CallbackQueue {
+        &self.shared.callbacks
+    }
+
+    fn wake_reactor(&self) {
+        // Failing to wake means the poller itself is broken; the reactor
+        // thread reports that on its own when it next polls.
+        let _ = self.shared.waker.wake();
+    }
+}
+
+/// The reactor: its thread and the means to stop it. Dropping it shuts the
+/// thread down and joins it.
+#[derive(Debug)]
+pub(crate) struct Reactor {
+    handle: Handle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Reactor {
+    /// Starts the reactor thread, named `"{thread_name}-reactor"`.
+    pub(crate) fn start(thread_name: &str) -> stdio::Result<Reactor> {
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = mio::Waker::new(poll.registry(), io::WAKER_TOKEN)?;
+        let shared = Arc::new(Shared {
+            registry,
+            waker,
+            sources: Mutex::new(io::Sources::default()),
+            timer_queue: timer::TimerQueue::new(),
+            clock: timer::Clock::new(),
+            shutdown: AtomicBool::new(false),
+            timers_in_wheel: AtomicUsize::new(0),
+            callbacks: CallbackQueue::default(),
+        });
+        let handle = Handle { shared };
+        let thread_handle = handle.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("{thread_name}-reactor"))
+            .spawn(move || driver::run(poll, thread_handle))?;
+        Ok(Reactor {
+            handle,
+            thread: Some(thread),
+        })
+    }
+
+    /// A handle to the reactor, for any thread.
+    pub(crate) fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Stops the reactor thread and joins it. Every task still waiting on IO
+    /// or a timer is woken: its IO fails with an error, its sleep completes.
+    pub(crate) fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.handle.shared.shutdown.store(true, Ordering::Release);
+            self.handle.wake_reactor();
+            // The reactor thread runs no user code, so it cannot panic
+            // through anything a user did; a panic there is a bug we
+            // surface rather than hide.
+            if let Err(panic) = thread.join() {
+                if !std::thread::panicking() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The reactor of the event loop the current thread runs in.
+///
+/// # Panics
+///
+/// Panics outside an event loop, with the loop's "no current loop" message.
+#[track_caller]
+pub(crate) fn current() -> Handle {
+    #[cfg(test)]
+    if let Some(handle) = tests::current_override() {
+        return handle;
+    }
+    crate::runtime::Handle::current().reactor().clone()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
 //! `Builder`: how many workers, what the threads are called.
 
 use std::io;
+use std::time::Duration;
 
 use super::EventLoop;
 
@@ -22,6 +23,7 @@ use super::EventLoop;
 pub struct Builder {
     pub(crate) worker_threads: usize,
     pub(crate) max_blocking_threads: usize,
+    pub(crate) thread_keep_alive: Duration,
     pub(crate) thread_name: String,
 }
 
@@ -30,6 +32,7 @@ impl Default for Builder {
         Builder {
             worker_threads: num_cpus::get().max(1),
             max_blocking_threads: 512,
+            thread_keep_alive: Duration::from_secs(10),
             thread_name: "evloop".to_owned(),
         }
     }
@@ -54,6 +57,22 @@ impl Builder {
     /// (default 512). Zero makes [`build`](Builder::build) fail.
     pub fn max_blocking_threads(mut self, count: usize) -> Builder {
         self.max_blocking_threads = count;
+        self
+    }
+
+    /// How long an idle thread of the blocking pool waits for a new job
+    /// before it exits (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lp = evloop::EventLoop::builder()
+    ///     .thread_keep_alive(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// # lp.close();
+    /// ```
+    pub fn thread_keep_alive(mut self, keep_alive: Duration) -> Builder {
+        self.thread_keep_alive = keep_alive;
         self
     }
 

@@ -4,9 +4,9 @@
 use std::cell::{Cell, RefCell};
 
 use super::Handle;
-use crate::loom::thread_local;
+use crate::loom::thread_local_const;
 
-thread_local! {
+thread_local_const! {
     static CURRENT: RefCell<Option<Handle>> = RefCell::new(None);
     static DRIVING: Cell<bool> = Cell::new(false);
 }

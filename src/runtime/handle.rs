@@ -69,6 +69,11 @@ impl Handle {
         self.spawn_named(future, None)
     }
 
+    /// The loop's reactor (IO and timers).
+    pub(crate) fn reactor(&self) -> &crate::reactor::Handle {
+        &self.inner.reactor
+    }
+
     pub(crate) fn spawn_named<F>(&self, future: F, name: Option<Box<str>>) -> Task<F::Output>
     where
         F: Future + Send + 'static,

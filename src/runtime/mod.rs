@@ -28,11 +28,15 @@ use crate::scheduler;
 pub(crate) struct LoopInner {
     pub(crate) scheduler: Arc<scheduler::Shared>,
     pub(crate) workers: usize,
-    pub(crate) config: Builder,
+    pub(crate) reactor: crate::reactor::Handle,
     closed: AtomicBool,
     drivers: AtomicUsize,
     stop_requested: Mutex<bool>,
     stop_signal: Condvar,
+    /// Callbacks queued by `call_soon_threadsafe`.
+    pub(crate) call_soon: Arc<crate::bridge::CallSoonQueue>,
+    /// The threads behind `run_in_executor`.
+    pub(crate) blocking: crate::blocking::Pool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -63,7 +67,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct EventLoop {
     handle: Handle,
     threads: Vec<(usize, JoinHandle<()>)>,
-    exited: mpsc::Receiver<usize>,
+    /// Behind a mutex only to make the loop `Sync`; only `shutdown` reads it.
+    exited: Mutex<mpsc::Receiver<usize>>,
+    reactor: Option<crate::reactor::Reactor>,
     closed: bool,
 }
 
@@ -97,22 +103,30 @@ impl EventLoop {
     fn start(config: Builder) -> io::Result<EventLoop> {
         let workers = config.worker_threads;
         let (scheduler, seeds) = scheduler::Shared::new(workers);
+        let reactor = crate::reactor::Reactor::start(&config.thread_name)?;
         let handle = Handle {
             inner: Arc::new(LoopInner {
                 scheduler,
                 workers,
-                config: config.clone(),
+                reactor: reactor.handle(),
                 closed: AtomicBool::new(false),
                 drivers: AtomicUsize::new(0),
                 stop_requested: Mutex::new(false),
                 stop_signal: Condvar::new(),
+                call_soon: Arc::new(crate::bridge::CallSoonQueue::new()),
+                blocking: crate::blocking::Pool::new(
+                    config.max_blocking_threads,
+                    config.thread_keep_alive,
+                    config.thread_name.clone(),
+                ),
             }),
         };
         let (sender, exited) = mpsc::channel();
         let mut event_loop = EventLoop {
             handle: handle.clone(),
             threads: Vec::with_capacity(workers),
-            exited,
+            exited: Mutex::new(exited),
+            reactor: Some(reactor),
             closed: false,
         };
         for seed in seeds {
@@ -222,14 +236,17 @@ impl EventLoop {
     /// `asyncio.run` does): new work is refused from now on, the workers
     /// finish their current poll and stop, every task that has not finished
     /// has its future dropped exactly once (so its destructors run), and
-    /// every thread is joined. Dropping the loop does the same.
+    /// every thread is joined. Callbacks and blocking jobs that have not
+    /// started are refused; running blocking jobs are waited for. Dropping
+    /// the loop does the same.
     pub fn close(mut self) {
         self.shutdown(None);
     }
 
     /// Like [`close`](EventLoop::close), but waits at most `timeout` for
-    /// the workers to finish their current poll (a task blocking its worker
-    /// thread would otherwise hold the close up). Workers still busy after
+    /// the workers to finish their current poll and the blocking pool to
+    /// finish its running jobs (a task blocking its worker thread would
+    /// otherwise hold the close up). Workers still busy after
     /// the timeout are left to finish in the background: their tasks'
     /// futures are dropped when the poll in progress returns.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
@@ -263,6 +280,8 @@ impl EventLoop {
         self.closed = true;
         let inner = &self.handle.inner;
         inner.closed.store(true, Ordering::SeqCst);
+        crate::bridge::close(inner);
+        inner.blocking.begin_shutdown();
         inner.scheduler.begin_shutdown();
 
         let deadline = timeout.map(|t| Instant::now().checked_add(t));
@@ -271,12 +290,13 @@ impl EventLoop {
             .into_iter()
             .filter(|(_, thread)| thread.thread().id() != me)
             .collect();
+        let exits = lock(&self.exited);
         while !remaining.is_empty() {
             let exited = match deadline {
-                None | Some(None) => self.exited.recv().ok(),
+                None | Some(None) => exits.recv().ok(),
                 Some(Some(deadline)) => {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    self.exited.recv_timeout(left).ok()
+                    exits.recv_timeout(left).ok()
                 }
             };
             let Some(index) = exited else {
@@ -289,8 +309,13 @@ impl EventLoop {
             }
         }
 
+        drop(exits);
         let _context = self.handle.enter();
         inner.scheduler.drop_remaining_tasks();
+        inner.blocking.wait_for_running_jobs(deadline.flatten());
+        if let Some(reactor) = self.reactor.take() {
+            reactor.shutdown();
+        }
     }
 }
 

@@ -117,6 +117,7 @@ impl Idle {
     }
 
     /// Number of workers currently registered as sleeping.
+    #[cfg(test)]
     pub(crate) fn sleeping(&self) -> usize {
         self.workers - unparked(self.word.load(Ordering::SeqCst))
     }

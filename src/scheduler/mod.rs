@@ -18,11 +18,12 @@ mod park;
 mod queue;
 mod worker;
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::ptr::NonNull;
 use std::sync::Arc as StdArc;
 
-use crate::loom::{AtomicBool, Ordering};
+use crate::loom::{AtomicBool, Ordering, thread_local_const};
 use crate::task::list::TaskList;
 use crate::task::raw::{self, Header};
 use crate::task::{Notified, Schedule, Task, TaskRef, next_task_id};
@@ -31,6 +32,37 @@ use park::{Parker, Unparker};
 use queue::{Injector, LocalQueue, Stealer};
 
 pub(crate) use worker::{is_worker_thread, run_worker};
+
+thread_local_const! {
+    /// While a thread wakes a batch of tasks (`batch_wakeups`), the
+    /// schedulers it pushed work to; they are notified once at the end.
+    static DEFERRED_NOTIFY: RefCell<Option<Vec<StdArc<dyn Schedule>>>> = RefCell::new(None);
+}
+
+/// Runs `wake_all` (which wakes many tasks from a thread that is not a
+/// worker, like the reactor after a poll) so that the tasks are queued
+/// first and each loop's sleeping workers are notified once afterwards,
+/// instead of once per task. The woken worker wakes the next one if it
+/// finds more work than it can take (see `Idle`), so parallelism still
+/// ramps up.
+pub(crate) fn batch_wakeups<R>(wake_all: impl FnOnce() -> R) -> R {
+    struct Flush(Option<Vec<StdArc<dyn Schedule>>>);
+    impl Drop for Flush {
+        fn drop(&mut self) {
+            let pushed_to = DEFERRED_NOTIFY
+                .try_with(|d| d.borrow_mut().take())
+                .ok()
+                .flatten();
+            let _ = DEFERRED_NOTIFY.try_with(|d| *d.borrow_mut() = self.0.take());
+            for scheduler in pushed_to.into_iter().flatten() {
+                scheduler.notify_parked();
+            }
+        }
+    }
+    let outer = DEFERRED_NOTIFY.with(|d| d.borrow_mut().replace(Vec::new()));
+    let _flush = Flush(outer);
+    wake_all()
+}
 
 /// What a worker thread needs to start: its queue and its parker.
 pub(crate) struct WorkerSeed {
@@ -73,7 +105,11 @@ impl Shared {
     /// Allocates a task, links it into the live-task list and queues its
     /// first run. On a closed scheduler the task is completed at once with a
     /// "loop closed" error.
-    pub(crate) fn spawn<F>(self: &StdArc<Self>, future: F, name: Option<Box<str>>) -> Task<F::Output>
+    pub(crate) fn spawn<F>(
+        self: &StdArc<Self>,
+        future: F,
+        name: Option<Box<str>>,
+    ) -> Task<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -94,8 +130,23 @@ impl Shared {
     /// Queues work from a thread that is not one of our workers and wakes a
     /// sleeping worker if nobody is looking for work.
     fn schedule_remote(&self, task: Notified) {
+        let deferred = DEFERRED_NOTIFY.with(|d| match d.borrow_mut().as_mut() {
+            Some(pushed_to) => {
+                let me = self as *const Shared as *const ();
+                if !pushed_to
+                    .iter()
+                    .any(|s| StdArc::as_ptr(s) as *const () == me)
+                {
+                    pushed_to.push(task.header().scheduler.clone());
+                }
+                true
+            }
+            None => false,
+        });
         self.injector.push(task);
-        self.notify_one();
+        if !deferred {
+            self.notify_one();
+        }
         if self.shutdown.load(Ordering::SeqCst) {
             // The workers are gone or going: nobody will pop this queue
             // again, and a queued reference must not outlive the loop.
@@ -153,7 +204,8 @@ impl Shared {
         self.tasks.snapshot()
     }
 
-    /// How many tasks are alive.
+    /// How many tasks are alive (the models check nothing leaks).
+    #[cfg(loom)]
     pub(crate) fn live_tasks(&self) -> usize {
         self.tasks.len()
     }
@@ -179,5 +231,9 @@ impl Schedule for Shared {
 
     fn release(&self, task: NonNull<Header>) -> bool {
         self.tasks.remove(task)
+    }
+
+    fn notify_parked(&self) {
+        self.notify_one();
     }
 }

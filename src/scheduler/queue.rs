@@ -42,8 +42,8 @@ mod imp {
         pub(crate) fn pop(&self) -> Option<T> {
             self.0.pop()
         }
-        pub(crate) fn len(&self) -> usize {
-            self.0.len()
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.is_empty()
         }
     }
 
@@ -108,8 +108,8 @@ mod imp {
         pub(crate) fn pop(&self) -> Option<T> {
             lock(&self.0).pop_front()
         }
-        pub(crate) fn len(&self) -> usize {
-            lock(&self.0).len()
+        pub(crate) fn is_empty(&self) -> bool {
+            lock(&self.0).is_empty()
         }
     }
 

@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::sync::Arc as StdArc;
 
 use super::{Shared, WorkerSeed};
-use crate::loom::{LOOM, thread_local};
+use crate::loom::{LOOM, thread_local_const};
 use crate::task::Notified;
 
 /// A worker takes from the injector first every this many ticks, so work
@@ -30,7 +30,7 @@ struct WorkerCtx {
     core: RefCell<Core>,
 }
 
-thread_local! {
+thread_local_const! {
     static CURRENT_WORKER: Cell<*const WorkerCtx> = Cell::new(std::ptr::null());
 }
 
@@ -41,7 +41,11 @@ pub(crate) fn is_worker_thread() -> bool {
 
 /// Queues `task` on this thread's worker when it is a worker of `shared`;
 /// gives the task back otherwise.
-pub(super) fn schedule_local(shared: &Shared, task: Notified, is_yield: bool) -> Result<(), Notified> {
+pub(super) fn schedule_local(
+    shared: &Shared,
+    task: Notified,
+    is_yield: bool,
+) -> Result<(), Notified> {
     CURRENT_WORKER.with(|current| {
         let ctx = current.get();
         if ctx.is_null() {
@@ -56,15 +60,23 @@ pub(super) fn schedule_local(shared: &Shared, task: Notified, is_yield: bool) ->
         let Ok(mut core) = ctx.core.try_borrow_mut() else {
             return Err(task);
         };
-        if is_yield {
-            core.local.push(task);
+        let queued = if is_yield {
+            task
         } else if let Some(previous) = core.lifo.replace(task) {
-            core.local.push(previous);
+            previous
         } else {
             return Ok(());
-        }
+        };
+        // Only the push that makes the queue non-empty wakes a sibling: the
+        // earlier pushes already did, and a sibling about to park re-checks
+        // every queue first. Either way this worker is awake and will run
+        // the task itself, so skipping the wake never strands it.
+        let was_empty = core.local.is_empty();
+        core.local.push(queued);
         drop(core);
-        shared.notify_one();
+        if was_empty {
+            shared.notify_one();
+        }
         Ok(())
     })
 }
@@ -89,7 +101,7 @@ pub(crate) fn run_worker(shared: StdArc<Shared>, seed: WorkerSeed) {
             lifo: None,
             tick: 0,
             searching: false,
-            rng: 0x9E37_79B9 ^ (seed.index as u32).wrapping_mul(0x85EB_CA6B) | 1,
+            rng: (0x9E37_79B9 ^ (seed.index as u32).wrapping_mul(0x85EB_CA6B)) | 1,
         }),
     };
     CURRENT_WORKER.with(|current| current.set(&ctx));

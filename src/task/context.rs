@@ -5,9 +5,9 @@ use std::ptr::NonNull;
 
 use super::TaskRef;
 use super::raw::{Header, header};
-use crate::loom::thread_local;
+use crate::loom::thread_local_const;
 
-thread_local! {
+thread_local_const! {
     static CURRENT_TASK: Cell<Option<NonNull<Header>>> = Cell::new(None);
 }
 

@@ -161,7 +161,9 @@ impl fmt::Display for TaskError {
                 message: Some(message),
                 ..
             } => write!(f, "panicked: {message}"),
-            Kind::Panic { message: None, .. } => f.write_str("panicked (with a non-string payload)"),
+            Kind::Panic { message: None, .. } => {
+                f.write_str("panicked (with a non-string payload)")
+            }
             Kind::Closed => f.write_str(
                 "was refused: its event loop is closed (submit work before closing the loop)",
             ),

@@ -9,7 +9,9 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use super::done::run_callback;
-use super::raw::{Header, Notified, drop_output_of, drop_references, header, read_output};
+use super::raw::{
+    Header, Notified, drop_output_of, drop_references, header, output_is_failure, read_output,
+};
 use super::state::OnWake;
 use super::{TaskError, TaskRef};
 
@@ -149,6 +151,16 @@ impl<T> Task<T> {
         out
     }
 
+    /// True when the task finished with an error other than a cancellation
+    /// (a panic, or a refusal by a closed loop) whose output was not taken
+    /// yet: asyncio's `not t.cancelled() and t.exception() is not None`.
+    pub(crate) fn failed(&self) -> bool {
+        // SAFETY: the output is only read once the task is complete, and we
+        // are its handle; taking it needs `&mut self`, so it cannot happen
+        // while this borrow lives.
+        self.done() && unsafe { output_is_failure(self.raw) }
+    }
+
     /// Waits until the task is done without taking its output.
     pub(crate) fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let header = self.header();
@@ -182,7 +194,9 @@ pub(crate) fn cancel_task(raw: NonNull<Header>) -> bool {
     let (not_done, action) = header.state.transition_to_cancelled();
     if action == OnWake::Submit {
         // SAFETY: the transition took a reference for the run queue.
-        header.scheduler.schedule(unsafe { Notified::from_raw(raw) });
+        header
+            .scheduler
+            .schedule(unsafe { Notified::from_raw(raw) });
     }
     not_done
 }

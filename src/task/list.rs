@@ -9,6 +9,8 @@
 
 use std::ptr::NonNull;
 
+use crossbeam_utils::CachePadded;
+
 use super::TaskRef;
 use super::raw::{Header, header};
 use crate::loom::{LOOM, Mutex, lock};
@@ -31,8 +33,14 @@ struct Shard {
 // threads; they are only followed under the shard's lock.
 unsafe impl Send for Shard {}
 
+/// How many shards; a power of two, so a task's shard is a mask of its id.
+const SHARDS: usize = if LOOM { 2 } else { 64 };
+
+/// Each shard's lock sits on its own cache line: neighbouring shards are
+/// taken by different workers at once, and sharing a line would make them
+/// contend as if they were one lock.
 pub(crate) struct TaskList {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[CachePadded<Mutex<Shard>>]>,
 }
 
 /// Reads or writes a task's links.
@@ -49,22 +57,22 @@ unsafe fn links<R>(task: NonNull<Header>, f: impl FnOnce(&mut Links) -> R) -> R 
 
 impl TaskList {
     pub(crate) fn new() -> TaskList {
-        let count = if LOOM { 2 } else { 64 };
+        const { assert!(SHARDS.is_power_of_two()) };
         TaskList {
-            shards: (0..count)
+            shards: (0..SHARDS)
                 .map(|_| {
-                    Mutex::new(Shard {
+                    CachePadded::new(Mutex::new(Shard {
                         head: None,
                         len: 0,
                         closed: false,
-                    })
+                    }))
                 })
                 .collect(),
         }
     }
 
     fn shard(&self, id: u64) -> &Mutex<Shard> {
-        &self.shards[(id as usize) % self.shards.len()]
+        &self.shards[(id as usize) & (SHARDS - 1)]
     }
 
     /// Links a task, taking over one reference. Returns false (and links
@@ -184,6 +192,7 @@ impl TaskList {
     }
 
     /// How many tasks are linked.
+    #[cfg(loom)]
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len).sum()
     }

@@ -33,6 +33,10 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// Removes a completed task from the live-task list. Returns true when
     /// the list held a reference, which the caller then drops.
     fn release(&self, task: NonNull<Header>) -> bool;
+
+    /// Wakes a sleeping worker if work was queued without notifying
+    /// (see `scheduler::batch_wakeups`).
+    fn notify_parked(&self) {}
 }
 
 /// The part of every task that does not depend on the future's type.
@@ -69,6 +73,8 @@ pub(crate) struct Vtable {
     read_output: unsafe fn(NonNull<Header>, *mut ()),
     /// Drops the output in place.
     drop_output: unsafe fn(NonNull<Header>),
+    /// Whether the stored output is an error other than a cancellation.
+    output_is_failure: unsafe fn(NonNull<Header>) -> bool,
     /// Frees the allocation.
     dealloc: unsafe fn(NonNull<Header>),
 }
@@ -104,6 +110,7 @@ where
         shutdown: shutdown::<F>,
         read_output: read_output_cell::<F>,
         drop_output: drop_output_cell::<F>,
+        output_is_failure: output_is_failure_cell::<F>,
         dealloc: dealloc_cell::<F>,
     };
 }
@@ -261,6 +268,17 @@ pub(crate) unsafe fn read_output(ptr: NonNull<Header>, dst: *mut ()) {
     unsafe { (header(ptr).vtable.read_output)(ptr, dst) }
 }
 
+/// Whether the stored output is an error other than a cancellation (a
+/// panic, or a refusal by a closed loop); false once the output was taken.
+///
+/// # Safety
+/// The task must be complete and the caller must be the `Task<T>` handle
+/// (JOIN_INTEREST set), which owns the output and does not take it meanwhile.
+pub(crate) unsafe fn output_is_failure(ptr: NonNull<Header>) -> bool {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { (header(ptr).vtable.output_is_failure)(ptr) }
+}
+
 /// Drops the stored output.
 ///
 /// # Safety
@@ -277,7 +295,8 @@ impl Header {
     /// Only the handle may call this, and only while JOIN_WAKER is clear.
     pub(crate) unsafe fn set_join_waker(&self, waker: Waker) {
         // SAFETY: per the contract the handle has exclusive access.
-        self.join_waker.with_mut(|slot| unsafe { *slot = Some(waker) });
+        self.join_waker
+            .with_mut(|slot| unsafe { *slot = Some(waker) });
     }
 
     /// Whether the stored join waker would wake the same task as `waker`.
@@ -367,7 +386,9 @@ where
             }
             ToIdle::Notified => {
                 // SAFETY: our reference moves to the run queue.
-                header.scheduler.yield_now(unsafe { Notified::from_raw(ptr) });
+                header
+                    .scheduler
+                    .yield_now(unsafe { Notified::from_raw(ptr) });
                 return;
             }
             ToIdle::Cancelled => {
@@ -492,6 +513,17 @@ unsafe fn read_output_cell<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
             unsafe { *dst.cast::<Option<Result<F::Output, TaskError>>>() = Some(output) };
         }
     });
+}
+
+/// # Safety
+/// See `output_is_failure`.
+unsafe fn output_is_failure_cell<F: Future>(ptr: NonNull<Header>) -> bool {
+    // SAFETY: the vtable matches F.
+    let cell = unsafe { cell::<F>(ptr) };
+    cell.stage.with(|stage| {
+        // SAFETY: the handle owns the completed output; nobody writes it now.
+        matches!(unsafe { &*stage }, Stage::Finished(Err(e)) if !e.is_cancelled())
+    })
 }
 
 /// # Safety

@@ -24,7 +24,6 @@ const JOIN_WAKER: usize = 1 << 5;
 
 const REF_SHIFT: usize = 6;
 const REF_ONE: usize = 1 << REF_SHIFT;
-const FLAGS: usize = REF_ONE - 1;
 
 /// A copy of the state word at one instant.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -110,7 +109,7 @@ impl State {
     /// A fresh task: scheduled (its first run is queued), with a live handle
     /// and three references: the handle, the run queue and the live-task list.
     pub(crate) fn new() -> State {
-        State(AtomicUsize::new(SCHEDULED | JOIN_INTEREST | 3 * REF_ONE))
+        State(AtomicUsize::new(SCHEDULED | JOIN_INTEREST | (3 * REF_ONE)))
     }
 
     pub(crate) fn load(&self) -> Snapshot {
@@ -314,7 +313,7 @@ impl State {
 
     #[cfg(test)]
     pub(crate) fn flags(&self) -> usize {
-        self.0.load(Ordering::Relaxed) & FLAGS
+        self.0.load(Ordering::Relaxed) & (REF_ONE - 1)
     }
 }
 

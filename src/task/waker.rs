@@ -36,7 +36,9 @@ unsafe fn wake(data: *const ()) {
     let header = unsafe { header(ptr) };
     match header.state.transition_to_notified_by_val() {
         // SAFETY: the waker's reference moves to the run queue.
-        OnWake::Submit => header.scheduler.schedule(unsafe { Notified::from_raw(ptr) }),
+        OnWake::Submit => header
+            .scheduler
+            .schedule(unsafe { Notified::from_raw(ptr) }),
         OnWake::Nothing => {}
         // SAFETY: the transition dropped the last reference.
         OnWake::Dealloc => unsafe { dealloc(ptr) },
@@ -49,7 +51,9 @@ unsafe fn wake_by_ref(data: *const ()) {
     let header = unsafe { header(ptr) };
     if header.state.transition_to_notified_by_ref() == OnWake::Submit {
         // SAFETY: the transition took a new reference for the run queue.
-        header.scheduler.schedule(unsafe { Notified::from_raw(ptr) });
+        header
+            .scheduler
+            .schedule(unsafe { Notified::from_raw(ptr) });
     }
 }
 

@@ -1,0 +1,117 @@
+//! evloop and tokio behind one trait, so each workload is written once and
+//! both runtimes run exactly the same code around their own calls.
+
+use std::fmt::Debug;
+use std::future::Future;
+
+/// What a workload needs from a runtime.
+pub trait Runtime: 'static {
+    /// A spawned task's handle; awaiting it yields the task's outcome.
+    type Join<T: Send + 'static>: Future<Output = Result<T, Self::Error>> + Send + 'static;
+    /// Why a task did not produce its value.
+    type Error: Debug;
+
+    /// Drives `future` on the calling thread (`run_until_complete` /
+    /// `block_on`).
+    fn block_on<F: Future>(&self, future: F) -> F::Output;
+
+    /// Spawns from a thread that is not one of the runtime's workers.
+    fn spawn_remote<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+
+    /// Spawns on the current runtime, from inside one of its tasks.
+    fn spawn<F>(future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+
+    /// Lets the other tasks run (`asyncio.sleep(0)`).
+    fn yield_now() -> impl Future<Output = ()> + Send;
+}
+
+/// An evloop loop and a handle to it (cloned once, not per spawn).
+pub struct Evloop {
+    event_loop: evloop::EventLoop,
+    handle: evloop::Handle,
+}
+
+impl Evloop {
+    pub fn new() -> Evloop {
+        let event_loop = crate::measure::evloop_loop();
+        let handle = event_loop.handle();
+        Evloop { event_loop, handle }
+    }
+}
+
+impl Runtime for Evloop {
+    type Join<T: Send + 'static> = evloop::Task<T>;
+    type Error = evloop::TaskError;
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.event_loop.run_until_complete(future)
+    }
+
+    fn spawn_remote<F>(&self, future: F) -> evloop::Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    fn spawn<F>(future: F) -> evloop::Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        evloop::spawn(future)
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        evloop::yield_now()
+    }
+}
+
+/// A tokio multi-thread runtime.
+pub struct Tokio {
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Tokio {
+    pub fn new() -> Tokio {
+        Tokio {
+            runtime: crate::measure::tokio_runtime(),
+        }
+    }
+}
+
+impl Runtime for Tokio {
+    type Join<T: Send + 'static> = tokio::task::JoinHandle<T>;
+    type Error = tokio::task::JoinError;
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    fn spawn_remote<F>(&self, future: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.runtime.spawn(future)
+    }
+
+    fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        tokio::spawn(future)
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        tokio::task::yield_now()
+    }
+}

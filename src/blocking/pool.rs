@@ -1,0 +1,259 @@
+//! The pool of threads that run blocking jobs.
+//!
+//! One mutex guards the job queue and the counts; one condvar wakes idle
+//! threads, another tells a closing loop that the last running job ended.
+//!
+//! - **Submit**: if a thread is idle and not yet spoken for, queue the job
+//!   and wake one (`notified` counts the wake-ups in flight, so two quick
+//!   submissions never count on the same idle thread); else, below the thread limit,
+//!   start a thread that runs this job first; else queue it for the next
+//!   thread that comes free.
+//! - **A thread** runs jobs from the queue until it is empty, then waits
+//!   up to the keep-alive for more; when nothing came, it exits.
+//! - **Shutdown**: refuse queued jobs and new ones, wake every idle thread
+//!   so it exits, and wait (up to a deadline) until no job runs.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::runtime::Handle;
+
+/// A job queued on the pool: either runs, or is refused by a closing loop.
+pub(crate) trait Job: Send + 'static {
+    /// Runs the job on a pool thread.
+    fn run(self: Box<Self>);
+    /// The loop closed before the job started: tells its waiter so.
+    fn refuse(self: Box<Self>);
+}
+
+struct State {
+    queue: VecDeque<Box<dyn Job>>,
+    /// Live pool threads.
+    threads: usize,
+    /// Threads waiting for a job.
+    idle: usize,
+    /// Wake-ups handed to idle threads and not consumed yet: `idle -
+    /// notified` threads are free for a new job.
+    notified: usize,
+    /// Threads running a job right now.
+    running: usize,
+    shutdown: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes idle threads.
+    work_available: Condvar,
+    /// Signals the end of a job to a closing loop.
+    job_finished: Condvar,
+    max_threads: usize,
+    keep_alive: Duration,
+    thread_name: String,
+}
+
+/// A loop's blocking pool.
+pub(crate) struct Pool {
+    shared: Arc<Shared>,
+}
+
+fn lock(mutex: &Mutex<State>) -> MutexGuard<'_, State> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+thread_local! {
+    /// The pool whose job this thread runs, if it is a pool thread.
+    static CURRENT_POOL: std::cell::Cell<*const Shared> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+impl Pool {
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration, thread_name: String) -> Pool {
+        Pool {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    threads: 0,
+                    idle: 0,
+                    notified: 0,
+                    running: 0,
+                    shutdown: false,
+                }),
+                work_available: Condvar::new(),
+                job_finished: Condvar::new(),
+                max_threads,
+                keep_alive,
+                thread_name,
+            }),
+        }
+    }
+
+    /// Hands `job` to a pool thread (starting one if none is free and the
+    /// limit allows), or queues it. On a closed pool the job is refused.
+    /// New threads run with `handle` as their current loop.
+    pub(crate) fn submit(&self, job: Box<dyn Job>, handle: &Handle) {
+        let mut state = lock(&self.shared.state);
+        if state.shutdown {
+            drop(state);
+            job.refuse();
+            return;
+        }
+        if state.idle > state.notified {
+            state.notified += 1;
+            state.queue.push_back(job);
+            drop(state);
+            self.shared.work_available.notify_one();
+            return;
+        }
+        if state.threads >= self.shared.max_threads {
+            state.queue.push_back(job);
+            return;
+        }
+        state.threads += 1;
+        state.running += 1;
+        drop(state);
+        if let Err((err, job)) = self.spawn_thread(job, handle) {
+            // The OS refused a thread: queue the job for a thread that
+            // exists, or refuse it when there is none.
+            let mut state = lock(&self.shared.state);
+            state.threads -= 1;
+            state.running -= 1;
+            if state.threads == 0 {
+                drop(state);
+                eprintln!("evloop: could not start a blocking thread: {err}");
+                job.refuse();
+            } else {
+                state.queue.push_back(job);
+            }
+        }
+    }
+
+    fn spawn_thread(
+        &self,
+        first: Box<dyn Job>,
+        handle: &Handle,
+    ) -> Result<(), (io::Error, Box<dyn Job>)> {
+        // The job travels through a slot so that a failed spawn gives it back.
+        let slot = Arc::new(Mutex::new(Some(first)));
+        let shared = self.shared.clone();
+        let handle = handle.clone();
+        let job = slot.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("{}-blocking", self.shared.thread_name))
+            .spawn(move || {
+                let _context = handle.enter();
+                drop(handle);
+                let first = job.lock().unwrap_or_else(PoisonError::into_inner).take();
+                drop(job);
+                shared.run_thread(first);
+            });
+        match spawned {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let job = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+                match job {
+                    Some(job) => Err((err, job)),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Refuses the queued jobs and every later one, and lets idle threads
+    /// exit. Running jobs carry on.
+    pub(crate) fn begin_shutdown(&self) {
+        let queued = {
+            let mut state = lock(&self.shared.state);
+            state.shutdown = true;
+            std::mem::take(&mut state.queue)
+        };
+        self.shared.work_available.notify_all();
+        for job in queued {
+            job.refuse();
+        }
+    }
+
+    /// Waits until no job runs (not counting one this thread runs), at most
+    /// until `deadline`. Returns false when jobs were still running then.
+    pub(crate) fn wait_for_running_jobs(&self, deadline: Option<Instant>) -> bool {
+        let shared = &*self.shared;
+        let own = usize::from(CURRENT_POOL.with(|p| std::ptr::eq(p.get(), shared)));
+        let mut state = lock(&shared.state);
+        while state.running > own {
+            state = match deadline {
+                None => shared
+                    .job_finished
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    shared
+                        .job_finished
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+        true
+    }
+}
+
+impl Shared {
+    /// A pool thread's life: `first` (already counted as running), then
+    /// queued jobs, then waiting for more up to the keep-alive.
+    fn run_thread(&self, first: Option<Box<dyn Job>>) {
+        CURRENT_POOL.with(|p| p.set(self));
+        if let Some(job) = first {
+            job.run();
+        }
+        let mut state = lock(&self.state);
+        state.running -= 1;
+        self.job_finished.notify_all();
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                state.running += 1;
+                drop(state);
+                job.run();
+                state = lock(&self.state);
+                state.running -= 1;
+                self.job_finished.notify_all();
+                continue;
+            }
+            if state.shutdown {
+                break;
+            }
+            state.idle += 1;
+            let (guard, waited) = self
+                .work_available
+                .wait_timeout(state, self.keep_alive)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = guard;
+            state.idle -= 1;
+            if state.notified > 0 {
+                // Whichever idle thread wakes first takes the wake-up.
+                state.notified -= 1;
+            } else if waited.timed_out() && state.queue.is_empty() {
+                break;
+            }
+        }
+        state.threads -= 1;
+        drop(state);
+        CURRENT_POOL.with(|p| p.set(std::ptr::null()));
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = lock(&self.shared.state);
+        f.debug_struct("Pool")
+            .field("threads", &state.threads)
+            .field("running", &state.running)
+            .field("queued", &state.queue.len())
+            .finish()
+    }
+}

@@ -1,0 +1,77 @@
+//! Helpers shared by the integration tests: drop counters, poll counters,
+//! thread census.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+/// Counts how many times the values it hands out were dropped.
+#[derive(Clone, Default)]
+pub struct DropCounter(Arc<AtomicUsize>);
+
+impl DropCounter {
+    pub fn new() -> DropCounter {
+        DropCounter::default()
+    }
+    pub fn guard(&self) -> DropGuard {
+        DropGuard(self.0.clone())
+    }
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Increments its counter when dropped.
+pub struct DropGuard(Arc<AtomicUsize>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A future that never completes, counting its polls.
+pub struct Forever {
+    pub polls: Arc<AtomicUsize>,
+    pub _guard: Option<DropGuard>,
+}
+
+impl Future for Forever {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        Poll::Pending
+    }
+}
+
+/// A future that never completes and drops `guard` when dropped.
+pub async fn pending_with(guard: DropGuard) {
+    let _guard = guard;
+    std::future::pending::<()>().await
+}
+
+/// Names of this process's threads whose name starts with `prefix`
+/// (Linux: /proc/self/task/*/comm; elsewhere an empty list).
+pub fn threads_named(prefix: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| name.starts_with(prefix))
+        .collect()
+}
+
+/// A loop with `workers` workers and threads named after `name`.
+pub fn event_loop(workers: usize, name: &str) -> evloop::EventLoop {
+    evloop::EventLoop::builder()
+        .worker_threads(workers)
+        .thread_name(name)
+        .build()
+        .expect("loop starts")
+}

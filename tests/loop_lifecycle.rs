@@ -1,0 +1,209 @@
+//! The loop's life: build, run, stop, close, and work refused once closed.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use common::{DropCounter, event_loop, pending_with, threads_named};
+
+#[test]
+fn close_drops_every_pending_future_exactly_once_and_joins_all_threads() {
+    let lp = event_loop(2, "lcclose");
+    // Threads name themselves once started: wait until both workers and
+    // the reactor have.
+    let start = Instant::now();
+    while threads_named("lcclose-").len() < 3 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::yield_now();
+    }
+    assert_eq!(threads_named("lcclose-worker-").len(), 2);
+    assert_eq!(threads_named("lcclose-reactor").len(), 1);
+    let drops = DropCounter::new();
+    let tasks: Vec<_> = (0..1_000)
+        .map(|_| lp.handle().spawn(pending_with(drops.guard())))
+        .collect();
+    // Make sure every task was polled at least once (parked on its await).
+    let (tx, rx) = mpsc::channel();
+    drop(lp.handle().spawn(async move {
+        evloop::yield_now().await;
+        tx.send(()).unwrap();
+    }));
+    rx.recv().unwrap();
+    lp.close();
+    assert_eq!(drops.count(), 1_000);
+    assert!(
+        threads_named("lcclose-").is_empty(),
+        "no thread left behind"
+    );
+    for task in tasks {
+        assert!(task.done() && task.cancelled());
+    }
+}
+
+#[test]
+fn dropping_the_loop_closes_it() {
+    let drops = DropCounter::new();
+    {
+        let lp = event_loop(2, "lcdrop");
+        for _ in 0..10 {
+            drop(lp.handle().spawn(pending_with(drops.guard())));
+        }
+    }
+    assert_eq!(drops.count(), 10);
+    assert!(threads_named("lcdrop-").is_empty());
+}
+
+#[test]
+fn work_submitted_to_a_closed_loop_is_refused_without_hanging() {
+    let lp = event_loop(1, "lcrefuse");
+    let handle = lp.handle();
+    lp.close();
+    assert!(handle.is_closed());
+    let drops = DropCounter::new();
+    let mut task = handle.spawn(pending_with(drops.guard()));
+    assert!(task.done());
+    let err = task.try_result().unwrap().unwrap_err();
+    assert!(err.is_loop_closed());
+    assert!(err.to_string().contains("closed"));
+    assert_eq!(drops.count(), 1, "the refused future was dropped");
+}
+
+#[test]
+fn shutdown_timeout_returns_even_when_a_worker_is_blocked() {
+    let lp = event_loop(2, "lctimeout");
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let blocked = lp.handle().spawn(async move {
+        started_tx.send(()).unwrap();
+        // Blocks its worker until the test releases it.
+        let _ = release_rx.recv();
+    });
+    started_rx.recv().unwrap();
+    let drops = DropCounter::new();
+    drop(lp.handle().spawn(pending_with(drops.guard())));
+    let start = Instant::now();
+    lp.shutdown_timeout(Duration::from_millis(200));
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(drops.count(), 1, "idle tasks were dropped");
+    release_tx.send(()).unwrap();
+    // The blocked task finishes its poll in the background.
+    drop(blocked);
+}
+
+#[test]
+fn run_forever_returns_after_stop_from_another_thread() {
+    let lp = event_loop(2, "lcforever");
+    let handle = lp.handle();
+    let runner = std::thread::spawn(move || {
+        lp.run_forever();
+        lp
+    });
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let task = handle.spawn(async move {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    let (tx, rx) = mpsc::channel();
+    task.add_done_callback(move |_| tx.send(()).unwrap());
+    rx.recv().unwrap();
+    handle.stop();
+    let lp = runner.join().unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    assert!(!handle.is_running());
+    lp.close();
+}
+
+#[test]
+fn stop_before_run_forever_makes_it_return_at_once() {
+    let lp = event_loop(1, "lcstop");
+    lp.stop();
+    lp.run_forever();
+    assert!(!lp.handle().is_running());
+}
+
+#[test]
+fn is_running_while_run_until_complete_drives() {
+    let lp = event_loop(1, "lcrunning");
+    let handle = lp.handle();
+    assert!(!handle.is_running());
+    let inside = lp.run_until_complete(async { evloop::Handle::current().is_running() });
+    assert!(inside);
+    assert!(!handle.is_running());
+}
+
+#[test]
+fn zero_workers_is_a_clear_error() {
+    let err = evloop::EventLoop::builder()
+        .worker_threads(0)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("worker_threads"));
+}
+
+#[test]
+fn handle_current_outside_a_loop_panics_with_a_clear_message() {
+    let panic = std::panic::catch_unwind(evloop::Handle::current).unwrap_err();
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap();
+    assert!(
+        message.contains("no current evloop event loop"),
+        "{message}"
+    );
+    assert!(evloop::Handle::try_current().is_none());
+}
+
+#[test]
+fn run_until_complete_inside_a_worker_panics_instead_of_deadlocking() {
+    let lp = Arc::new(event_loop(2, "lcnested"));
+    let inner = lp.clone();
+    let task = lp.handle().spawn(async move {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            inner.run_until_complete(async {});
+        }))
+        .map_err(|p| p.downcast_ref::<String>().cloned().unwrap_or_default())
+    });
+    let message = lp.run_until_complete(task).unwrap().unwrap_err();
+    assert!(message.contains("deadlock"), "{message}");
+}
+
+#[test]
+fn nested_run_until_complete_on_the_driving_thread_panics() {
+    let lp = event_loop(1, "lcnested2");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lp.run_until_complete(async { lp.run_until_complete(async {}) })
+    }));
+    let panic = result.unwrap_err();
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(message.contains("already"), "{message}");
+}
+
+#[test]
+fn run_until_complete_accepts_a_future_that_is_not_send() {
+    let lp = event_loop(1, "lcnotsend");
+    let local = std::rc::Rc::new(std::cell::Cell::new(1));
+    let seen = lp.run_until_complete({
+        let local = local.clone();
+        async move {
+            local.set(local.get() + evloop::spawn(async { 41 }).await.unwrap());
+            local.get()
+        }
+    });
+    assert_eq!(seen, 42);
+}
+
+#[test]
+fn evloop_run_closes_its_loop_and_cancels_leftover_tasks() {
+    let drops = DropCounter::new();
+    let guard = drops.guard();
+    let value = evloop::run(async move {
+        drop(evloop::spawn(pending_with(guard)));
+        9
+    });
+    assert_eq!(value, 9);
+    assert_eq!(drops.count(), 1);
+}

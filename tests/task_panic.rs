@@ -1,0 +1,98 @@
+//! A panic in a task is caught: the task reports it, everything else goes on.
+
+mod common;
+
+use common::event_loop;
+
+#[test]
+fn panics_are_isolated_and_reported_with_their_payload() {
+    let lp = event_loop(2, "panic1");
+    let results = lp.run_until_complete(async {
+        let tasks: Vec<_> = (0..1_000)
+            .map(|i| {
+                evloop::spawn(async move {
+                    if i % 2 == 0 {
+                        panic!("task {i} failed");
+                    }
+                    i
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await);
+        }
+        results
+    });
+    for (i, result) in results.into_iter().enumerate() {
+        if i % 2 == 0 {
+            let err = result.unwrap_err();
+            assert!(err.is_panic());
+            let expected = format!("task {i} failed");
+            assert_eq!(err.panic_message(), Some(expected.as_str()));
+            let payload = err.into_panic();
+            assert_eq!(payload.downcast_ref::<String>(), Some(&expected));
+        } else {
+            assert_eq!(result.unwrap(), i);
+        }
+    }
+    // The workers survived: the loop still runs tasks.
+    assert_eq!(
+        lp.run_until_complete(lp.handle().spawn(async { 1 }))
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
+fn a_panic_in_a_destructor_during_cancel_is_reported_as_a_panic() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("drop failed");
+        }
+    }
+    let lp = event_loop(1, "panic2");
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let task = lp.handle().spawn(async move {
+        let _bomb = PanicOnDrop;
+        started_tx.send(()).unwrap();
+        std::future::pending::<()>().await;
+    });
+    started_rx.recv().unwrap();
+    task.cancel();
+    let err = lp.run_until_complete(task).unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(err.panic_message(), Some("drop failed"));
+    assert_eq!(
+        lp.run_until_complete(lp.handle().spawn(async { 2 }))
+            .unwrap(),
+        2
+    );
+}
+
+#[test]
+fn a_panicking_done_callback_does_not_stop_the_others() {
+    let lp = event_loop(1, "panic3");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let task = lp.handle().spawn(std::future::pending::<()>());
+    task.add_done_callback(|_| panic!("callback failed"));
+    task.add_done_callback(move |_| tx.send(()).unwrap());
+    task.cancel();
+    rx.recv().unwrap();
+    assert_eq!(
+        lp.run_until_complete(lp.handle().spawn(async { 3 }))
+            .unwrap(),
+        3
+    );
+}
+
+#[test]
+fn try_into_panic_gives_back_a_non_panic_error() {
+    let lp = event_loop(1, "panic4");
+    let task = lp.handle().spawn(std::future::pending::<()>());
+    task.cancel();
+    let err = lp.run_until_complete(task).unwrap_err();
+    let err = err.try_into_panic().unwrap_err();
+    assert!(err.is_cancelled());
+}
