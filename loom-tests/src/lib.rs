@@ -1,8 +1,8 @@
 //! loom models of evloop's cross-thread handoffs.
 //!
-//! Every model in `tests/` drives the real evloop code (through
-//! `evloop::loom_hooks`) and lets loom explore the interleavings of its
-//! threads. Build and run with
+//! Every model in `tests/` drives the real evloop code (through the hidden
+//! `evloop::loom_hooks` and `evloop::bridge::loom_hooks` modules) and lets
+//! loom explore the interleavings of its threads. Build and run with
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom --cfg oneshot_loom" \
