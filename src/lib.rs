@@ -89,6 +89,11 @@ pub mod bridge;
 pub mod combinators;
 pub mod sync;
 
+// Entry points for the loom models in `loom-tests/`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_hooks;
+
 pub use blocking::to_thread;
 pub use bridge::{CallbackHandle, ConcurrentFuture};
 pub use combinators::{

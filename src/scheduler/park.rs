@@ -63,7 +63,12 @@ impl Parker {
             Ok(_) => {}
             Err(_) => {
                 // A token arrived between the fast path and the lock.
-                inner.state.store(EMPTY, Ordering::SeqCst);
+                // Consume it with a read-modify-write, not a store: another
+                // `unpark` may have come since the failed exchange read the
+                // state, and only reading the latest value synchronises
+                // with it, making what that thread did before unparking
+                // (setting the shutdown flag, say) visible here.
+                inner.state.swap(EMPTY, Ordering::SeqCst);
                 return;
             }
         }

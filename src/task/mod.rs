@@ -66,7 +66,6 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 pub use error::TaskError;
@@ -74,11 +73,22 @@ pub use join::Task;
 pub(crate) use join::{add_done_callback, cancel_task};
 pub(crate) use raw::{Notified, Schedule};
 
+use crate::loom::{AtomicU64, Ordering};
 use crate::runtime::Handle;
 use raw::{Header, drop_references, header};
 
 /// Hands out task ids; the first task is "Task-1", as in asyncio.
+#[cfg(not(loom))]
 static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
+
+// Under loom the counter restarts with every explored execution: ids pick
+// the live-task list's shard, and an id that kept growing across executions
+// would make the same schedule lock different shards, which loom cannot
+// replay.
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref NEXT_TASK_ID: AtomicU64 = AtomicU64::new(1);
+}
 
 pub(crate) fn next_task_id() -> u64 {
     NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed)
