@@ -9,6 +9,7 @@ echo "== unit, integration and doc tests"
 cargo test
 
 echo "== loom models"
+# Each model sets its own preemption bound (see loom-tests/src/lib.rs);
+# LOOM_MAX_PREEMPTIONS overrides them all.
 RUSTFLAGS="--cfg loom --cfg oneshot_loom" \
-LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}" \
     cargo test --release --manifest-path loom-tests/Cargo.toml
