@@ -17,7 +17,8 @@ the "plain thread" that submits):
   sequential `run_coroutine_threadsafe(trivial coroutine).result()` round
   trips; mean and 99th percentile of one round trip.
 - call_soon_threadsafe_1m: 1 000 000 `call_soon_threadsafe(callback)` calls;
-  the time from the first call until the last callback ran, per callback.
+  the time from the first call until the last callback ran, per callback
+  (the table shows its inverse, callbacks per second).
 
 Usage: python3 asyncio_bridge.py [--quick] [--filter SUBSTRING]
 """

@@ -3,11 +3,17 @@ it can be imported), for the Python columns of `cargo bench --bench compare`.
 
 Prints `RESULT <loop> <workload> <median seconds>` per measurement.
 Usage: python3 asyncio_spawn.py [--quick] [--filter SUBSTRING]
+
+spawn_many_remote_idle spawns from a plain thread into a loop that runs in
+a thread of its own; asyncio's way to do that is run_coroutine_threadsafe,
+which hands back a concurrent future to wait on. The other workloads run on
+the calling thread's loop.
 """
 
 import argparse
 import asyncio
 import statistics
+import threading
 import time
 
 NUM_SPAWN = 10_000
@@ -38,6 +44,18 @@ async def spawn_many_local():
 
     loop.create_task(parent())
     await done
+
+
+async def noop():
+    pass
+
+
+def spawn_many_remote_idle(loop):
+    """10 000 coroutines submitted from this thread to an idle loop running
+    in another thread, then waiting for every one of them."""
+    futures = [asyncio.run_coroutine_threadsafe(noop(), loop) for _ in range(NUM_SPAWN)]
+    for future in futures:
+        future.result()
 
 
 async def yield_many():
@@ -103,15 +121,41 @@ WORKLOADS = {
 }
 
 
-def median_seconds(loop, workload, warmup, iterations):
+# Run from a plain thread against a loop running in a thread of its own.
+REMOTE_WORKLOADS = {
+    "spawn_many_remote_idle": spawn_many_remote_idle,
+}
+
+
+def median_seconds(run_once, warmup, iterations):
     for _ in range(warmup):
-        loop.run_until_complete(workload())
+        run_once()
     times = []
     for _ in range(iterations):
         start = time.perf_counter()
-        loop.run_until_complete(workload())
+        run_once()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def measure(new_loop, name, warmup, iterations):
+    loop = new_loop()
+    try:
+        if name in WORKLOADS:
+            workload = WORKLOADS[name]
+            return median_seconds(
+                lambda: loop.run_until_complete(workload()), warmup, iterations
+            )
+        workload = REMOTE_WORKLOADS[name]
+        runner = threading.Thread(target=loop.run_forever, name="loop")
+        runner.start()
+        try:
+            return median_seconds(lambda: workload(loop), warmup, iterations)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            runner.join()
+    finally:
+        loop.close()
 
 
 def loops():
@@ -130,14 +174,10 @@ def main():
     args = parser.parse_args()
     warmup, iterations = (1, 3) if args.quick else (2, 11)
     for loop_name, new_loop in loops():
-        for name, workload in WORKLOADS.items():
+        for name in [*WORKLOADS, *REMOTE_WORKLOADS]:
             if args.filter and args.filter not in name and args.filter not in SECTION:
                 continue
-            loop = new_loop()
-            try:
-                seconds = median_seconds(loop, workload, warmup, iterations)
-            finally:
-                loop.close()
+            seconds = measure(new_loop, name, warmup, iterations)
             print(f"RESULT {loop_name} {name} {seconds:.9f}", flush=True)
 
 

@@ -13,11 +13,11 @@
 //! interquartile range. Both runtimes get the same number of workers.
 //!
 //! Adding a section: write `benches/compare/NAME.rs` with
-//! `pub fn rows() -> Vec<R>` where `R` is a `table::Row` or the tuple
-//! `(String, f64 /* evloop */, f64 /* tokio */, &'static str /* unit */)`,
-//! and add `NAME` to the `sections!` list below. Check
-//! `measure::wanted(workload)` before running a workload so that filtered
-//! runs skip it; `runtimes::Runtime` lets one function serve both runtimes.
+//! `pub fn rows() -> Vec<table::Row>` that measures its workloads with a
+//! `measure::Section` (which builds the runtimes, skips the workloads the
+//! filter leaves out, and times the rest), and add `NAME` to the
+//! `sections!` list below; `runtimes::Runtime` lets one function serve both
+//! runtimes.
 
 mod measure;
 mod python;
@@ -32,7 +32,7 @@ macro_rules! sections {
         $(mod $name;)*
 
         fn sections() -> Vec<(&'static str, fn() -> Vec<Row>)> {
-            vec![$((stringify!($name), || $name::rows().into_iter().map(Into::into).collect())),*]
+            vec![$((stringify!($name), $name::rows as fn() -> Vec<Row>)),*]
         }
     };
 }
@@ -50,10 +50,13 @@ fn main() {
     measure::install(measure::Settings::from_env());
     let settings = measure::settings();
     eprintln!(
-        "evloop vs tokio, {} workers each: {} warm-up + {} measured runs per workload{}{}",
-        measure::WORKERS,
+        "evloop vs tokio, {} workers each: per workload up to {} warm-up and {} measured \
+         runs (at least {}, then until {:.0} s have passed){}{}",
+        runtimes::WORKERS,
         settings.warmup,
         settings.iterations,
+        settings.min_runs,
+        settings.budget.as_secs_f64(),
         if settings.quick { " (quick mode)" } else { "" },
         settings
             .filter
@@ -84,17 +87,17 @@ fn main() {
     print!("{}", table::render(&rows));
     println!();
     println!(
-        "Rows with an IQR are medians of {} runs; the other sections say how they \
-         measure in their module docs (benches/compare/*.rs).",
-        settings.iterations
+        "Values are medians over the runs (the runs column; at most {}, fewer once a \
+         workload's runs have taken {:.0} s); IQR: the interquartile range of the runs, \
+         in percent of the median (the noise).",
+        settings.iterations,
+        settings.budget.as_secs_f64(),
     );
     println!(
-        "Ratios are evloop / peer: below 1 evloop is faster for times (s, ms, µs, ns), \
-         above 1 for rates (.../s)."
+        "Ratios are evloop / peer. The better column says which way is better: for times \
+         (lower is better) a ratio below 1 means evloop is faster; for rates (.../s, higher \
+         is better) a ratio above 1 does."
     );
-    if rows.iter().any(|r| r.spread.is_some()) {
-        println!("IQR: interquartile range of the runs, in percent of the median (the noise).");
-    }
     if rows
         .iter()
         .any(|r| r.asyncio.is_some() || r.uvloop.is_some())

@@ -3,7 +3,8 @@
 //!
 //! The protocol: a script is run as `python3 SCRIPT [--quick] [--filter F]`
 //! and prints one line per measurement,
-//! `RESULT <loop> <workload> <median seconds>`, where `<loop>` is `asyncio`
+//! `RESULT <loop> <workload> <median seconds>` (seconds per run, or per
+//! item for a row measured as a rate), where `<loop>` is `asyncio`
 //! or `uvloop` (the script measures uvloop too when it can import it). Other
 //! lines are shown as they are, on stderr.
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::measure::settings;
-use crate::table::{Row, seconds_per};
+use crate::table::{Row, from_seconds};
 
 /// One median measured by a script.
 #[derive(Debug)]
@@ -93,19 +94,16 @@ pub fn measure() -> Vec<Measurement> {
     results
 }
 
-/// Fills the Python columns of the rows that a script measured (when the
-/// bench module did not set them itself), converting to the row's unit.
+/// Fills the Python columns of the rows that a script measured, in the
+/// row's unit (a rate row takes the inverse of the seconds per item).
 pub fn merge(rows: &mut [Row], measurements: &[Measurement]) {
     for row in rows.iter_mut() {
-        let Some(per) = seconds_per(row.unit) else {
-            continue;
-        };
         for m in measurements.iter().filter(|m| m.workload == row.workload) {
-            let value = Some(m.seconds / per);
+            let value = Some(from_seconds(m.seconds, row.unit));
             match m.event_loop.as_str() {
-                "asyncio" if row.asyncio.is_none() => row.asyncio = value,
-                "uvloop" if row.uvloop.is_none() => row.uvloop = value,
-                _ => {}
+                "asyncio" => row.asyncio = value,
+                "uvloop" => row.uvloop = value,
+                other => eprintln!("    unknown loop {other:?} for {}", m.workload),
             }
         }
     }

@@ -1,8 +1,14 @@
 //! evloop and tokio behind one trait, so each workload is written once and
-//! both runtimes run exactly the same code around their own calls.
+//! both runtimes run exactly the same code around their own calls. This is
+//! also the one place where the two runtimes are built: `WORKERS` worker
+//! threads each, everything else left at its default.
 
 use std::fmt::Debug;
 use std::future::Future;
+use std::time::Duration;
+
+/// Worker threads of both runtimes.
+pub const WORKERS: usize = 2;
 
 /// What a workload needs from a runtime.
 pub trait Runtime: 'static {
@@ -29,6 +35,9 @@ pub trait Runtime: 'static {
 
     /// Lets the other tasks run (`asyncio.sleep(0)`).
     fn yield_now() -> impl Future<Output = ()> + Send;
+
+    /// Completes after `duration` (`asyncio.sleep`).
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static;
 }
 
 /// An evloop loop and a handle to it (cloned once, not per spawn).
@@ -38,10 +47,19 @@ pub struct Evloop {
 }
 
 impl Evloop {
+    /// A loop with `WORKERS` workers.
     pub fn new() -> Evloop {
-        let event_loop = crate::measure::evloop_loop();
+        let event_loop = evloop::EventLoop::builder()
+            .worker_threads(WORKERS)
+            .build()
+            .expect("evloop loop starts");
         let handle = event_loop.handle();
         Evloop { event_loop, handle }
+    }
+
+    /// For the workloads that drive the loop from another thread.
+    pub fn handle(&self) -> &evloop::Handle {
+        &self.handle
     }
 }
 
@@ -72,6 +90,10 @@ impl Runtime for Evloop {
     fn yield_now() -> impl Future<Output = ()> + Send {
         evloop::yield_now()
     }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        evloop::sleep(duration)
+    }
 }
 
 /// A tokio multi-thread runtime.
@@ -80,10 +102,19 @@ pub struct Tokio {
 }
 
 impl Tokio {
+    /// A multi-thread runtime with `WORKERS` workers, I/O and timers on.
     pub fn new() -> Tokio {
-        Tokio {
-            runtime: crate::measure::tokio_runtime(),
-        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(WORKERS)
+            .enable_all()
+            .build()
+            .expect("tokio runtime starts");
+        Tokio { runtime }
+    }
+
+    /// For the workloads that drive the runtime from another thread.
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        self.runtime.handle()
     }
 }
 
@@ -113,5 +144,9 @@ impl Runtime for Tokio {
 
     fn yield_now() -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
+    }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        tokio::time::sleep(duration)
     }
 }

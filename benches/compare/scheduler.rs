@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::measure::{interleaved, row, timed, wanted};
+use crate::measure::{Section, timed};
 use crate::runtimes::{Evloop, Runtime, Tokio};
 use crate::table::Row;
 
@@ -28,41 +28,34 @@ const NUM_YIELD: usize = 1_000;
 const NUM_PINGS: usize = 1_000;
 const CHAIN: usize = 1_000;
 
-/// Runs a workload once on a runtime and returns the time it took.
-type Workload<R> = fn(&R) -> Duration;
-
-/// Every workload, with its name.
-fn workloads<R: Runtime>() -> Vec<(&'static str, Workload<R>)> {
-    vec![
-        ("spawn_many_local", spawn_many_local::<R>),
-        ("spawn_many_remote_idle", spawn_many_remote_idle::<R>),
-        ("yield_many", yield_many::<R>),
-        ("ping_pong", ping_pong::<R>),
-        ("chained_spawn", chained_spawn::<R>),
-    ]
-}
-
 pub fn rows() -> Vec<Row> {
-    let evloop_workloads = workloads::<Evloop>();
-    let tokio_workloads = workloads::<Tokio>();
-    let selected: Vec<usize> = (0..evloop_workloads.len())
-        .filter(|&i| wanted(evloop_workloads[i].0))
-        .collect();
-    if selected.is_empty() {
-        return Vec::new();
-    }
-    let evloop = Evloop::new();
-    let tokio = Tokio::new();
-    selected
-        .into_iter()
-        .map(|i| {
-            let (name, run_evloop) = evloop_workloads[i];
-            let (_, run_tokio) = tokio_workloads[i];
-            eprintln!("  {name}");
-            let (e, t) = interleaved(|| run_evloop(&evloop), || run_tokio(&tokio));
-            row(name, "ms", e, t)
-        })
-        .collect()
+    let mut section = Section::new();
+    section
+        .time(
+            "spawn_many_local",
+            "ms",
+            spawn_many_local::<Evloop>,
+            spawn_many_local::<Tokio>,
+        )
+        .time(
+            "spawn_many_remote_idle",
+            "ms",
+            spawn_many_remote_idle::<Evloop>,
+            spawn_many_remote_idle::<Tokio>,
+        )
+        .note(
+            "asyncio and uvloop: run_coroutine_threadsafe from a plain thread into the loop's \
+             thread, then waiting for every future",
+        )
+        .time("yield_many", "ms", yield_many::<Evloop>, yield_many::<Tokio>)
+        .time("ping_pong", "ms", ping_pong::<Evloop>, ping_pong::<Tokio>)
+        .time(
+            "chained_spawn",
+            "ms",
+            chained_spawn::<Evloop>,
+            chained_spawn::<Tokio>,
+        );
+    section.into_rows()
 }
 
 /// 10 000 spawns of an empty-ish task from inside a task; done when the

@@ -11,78 +11,47 @@
 //! - **lock contention**: 8 tasks each take the lock 100 000 times and bump a
 //!   shared counter; evloop's `Lock` against `tokio::sync::Mutex` (both FIFO).
 //!
-//! Each workload runs on a fresh runtime, three times; the fastest run counts.
-//! Only the workload is timed, not building or closing the runtime.
+//! Each runtime runs the workload from `block_on`; the time until it is
+//! done is what counts.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
-const WORKERS: usize = 2;
-const RUNS: usize = 3;
+use crate::measure::{Section, timed};
+use crate::runtimes::Runtime;
+use crate::table::Row;
+
 const ITEMS: u64 = 1_000_000;
 const PRODUCERS: u64 = 4;
 const CAPACITY: usize = 1024;
 const LOCK_TASKS: u64 = 8;
 const LOCK_ROUNDS: u64 = 100_000;
 
-/// One row per workload: (name, evloop seconds, tokio seconds, note).
-pub fn rows() -> Vec<(String, f64, f64, &'static str)> {
-    vec![
-        (
-            "sync: queue 4 producers / 4 consumers, 1M items".to_string(),
-            best(|| evloop_time(|| evloop_queue(4))),
-            best(|| tokio_time(|| tokio_queue_shared_receiver(4))),
-            "evloop Queue(1024) vs tokio mpsc::channel(1024) + receiver behind tokio Mutex",
-        ),
-        (
-            "sync: queue 4 producers / 1 consumer, 1M items".to_string(),
-            best(|| evloop_time(|| evloop_queue(1))),
-            best(|| tokio_time(tokio_queue_single_receiver)),
-            "evloop Queue(1024) vs tokio mpsc::channel(1024)",
-        ),
-        (
-            "sync: lock contention 8 tasks x 100k".to_string(),
-            best(|| evloop_time(evloop_lock)),
-            best(|| tokio_time(tokio_lock)),
-            "evloop Lock vs tokio::sync::Mutex",
-        ),
-    ]
-}
-
-fn best(mut measure: impl FnMut() -> Duration) -> f64 {
-    (0..RUNS)
-        .map(|_| measure())
-        .min()
-        .expect("RUNS is not zero")
-        .as_secs_f64()
-}
-
-fn evloop_time<F: Future<Output = ()>>(workload: impl FnOnce() -> F) -> Duration {
-    let event_loop = evloop::EventLoop::builder()
-        .worker_threads(WORKERS)
-        .build()
-        .expect("build an evloop loop");
-    let future = workload();
-    let start = Instant::now();
-    event_loop.run_until_complete(future);
-    let elapsed = start.elapsed();
-    event_loop.close();
-    elapsed
-}
-
-fn tokio_time<F: Future<Output = ()>>(workload: impl FnOnce() -> F) -> Duration {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .build()
-        .expect("build a tokio runtime");
-    let future = workload();
-    let start = Instant::now();
-    runtime.block_on(future);
-    let elapsed = start.elapsed();
-    drop(runtime);
-    elapsed
+pub fn rows() -> Vec<Row> {
+    let mut section = Section::new();
+    section
+        .time(
+            "sync: queue 4 producers / 4 consumers, 1M items",
+            "ms",
+            |rt| timed(|| rt.block_on(evloop_queue(4))),
+            |rt| timed(|| rt.block_on(tokio_queue_shared_receiver(4))),
+        )
+        .note("evloop Queue(1024) vs tokio mpsc::channel(1024) + receiver behind a tokio Mutex")
+        .time(
+            "sync: queue 4 producers / 1 consumer, 1M items",
+            "ms",
+            |rt| timed(|| rt.block_on(evloop_queue(1))),
+            |rt| timed(|| rt.block_on(tokio_queue_single_receiver())),
+        )
+        .note("evloop Queue(1024) vs tokio mpsc::channel(1024)")
+        .time(
+            "sync: lock contention 8 tasks x 100k",
+            "ms",
+            |rt| timed(|| rt.block_on(evloop_lock())),
+            |rt| timed(|| rt.block_on(tokio_lock())),
+        )
+        .note("evloop Lock vs tokio::sync::Mutex (both FIFO)");
+    section.into_rows()
 }
 
 async fn evloop_queue(consumers: u64) {

@@ -1,16 +1,13 @@
 //! The result table: one `Row` per workload, printed side by side.
 //!
-//! A bench module may return the plain tuple
-//! `(workload, evloop, tokio, unit)` or a `Row` built with its methods
-//! (to add a Python value or the spread of the samples).
+//! Units are either times (`s`, `ms`, `µs`, `ns`, or a per-item form such
+//! as `ns/spawn`): lower is better; or rates ending in `/s` (`req/s`, or
+//! in thousands or millions: `k req/s`, `M callbacks/s`): higher is
+//! better. The table says which in its `better` column.
 
 use std::fmt::Write as _;
 
 /// One workload measured on each runtime, in `unit`.
-///
-/// Units are either times (`s`, `ms`, `µs`, `ns`, or a per-item form such
-/// as `ns/spawn`: lower is better) or rates ending in `/s` (higher is
-/// better). Ratios are always evloop / peer.
 #[derive(Debug, Clone)]
 pub struct Row {
     pub workload: String,
@@ -21,13 +18,24 @@ pub struct Row {
     pub asyncio: Option<f64>,
     /// Python's asyncio on uvloop, when uvloop is importable.
     pub uvloop: Option<f64>,
-    /// The interquartile range of the evloop and tokio samples, in percent
+    /// The interquartile range of the evloop and tokio runs, in percent
     /// of their medians: how noisy the measurement was.
     pub spread: Option<(f64, f64)>,
+    /// Measured runs per side.
+    pub runs: Option<usize>,
+    /// What exactly is compared, printed under the table.
+    pub note: Option<&'static str>,
 }
 
 impl Row {
+    /// # Panics
+    ///
+    /// When `unit` is neither a time nor a rate (see `better`).
     pub fn new(workload: impl Into<String>, evloop: f64, tokio: f64, unit: &'static str) -> Row {
+        assert!(
+            better(unit).is_some(),
+            "unit {unit:?} is neither a time (s, ms, µs, ns, or per item: ns/op) nor a rate (.../s)"
+        );
         Row {
             workload: workload.into(),
             unit,
@@ -36,21 +44,9 @@ impl Row {
             asyncio: None,
             uvloop: None,
             spread: None,
+            runs: None,
+            note: None,
         }
-    }
-
-    /// Adds the value measured with Python's asyncio (same unit).
-    #[allow(dead_code)]
-    pub fn with_asyncio(mut self, value: f64) -> Row {
-        self.asyncio = Some(value);
-        self
-    }
-
-    /// Adds the value measured with uvloop (same unit).
-    #[allow(dead_code)]
-    pub fn with_uvloop(mut self, value: f64) -> Row {
-        self.uvloop = Some(value);
-        self
     }
 
     /// Adds the relative spread (IQR / median, in percent) of both sides.
@@ -58,27 +54,21 @@ impl Row {
         self.spread = Some((evloop, tokio));
         self
     }
-}
 
-impl From<(String, f64, f64, &'static str)> for Row {
-    fn from((workload, evloop, tokio, unit): (String, f64, f64, &'static str)) -> Row {
-        Row::new(workload, evloop, tokio, unit)
+    /// Records how many runs per side the medians are of.
+    pub fn with_runs(mut self, runs: usize) -> Row {
+        self.runs = Some(runs);
+        self
     }
 }
 
-impl From<(&str, f64, f64, &'static str)> for Row {
-    fn from((workload, evloop, tokio, unit): (&str, f64, f64, &'static str)) -> Row {
-        Row::new(workload, evloop, tokio, unit)
-    }
-}
-
-/// Seconds per unit for the time units, `None` for anything else.
+/// Seconds per unit for the time units (`ms`, `ns/op`), `None` for
+/// anything else.
 pub fn seconds_per(unit: &str) -> Option<f64> {
-    let base = unit.split('/').next().unwrap_or(unit);
-    if unit.ends_with("/s") {
+    if is_rate(unit) {
         return None;
     }
-    match base {
+    match unit.split('/').next().unwrap_or(unit) {
         "s" => Some(1.0),
         "ms" => Some(1e-3),
         "µs" | "us" => Some(1e-6),
@@ -87,8 +77,41 @@ pub fn seconds_per(unit: &str) -> Option<f64> {
     }
 }
 
-/// Longer "units" are printed as notes under the table.
-const MAX_UNIT_WIDTH: usize = 16;
+fn is_rate(unit: &str) -> bool {
+    unit.len() > 2 && unit.ends_with("/s")
+}
+
+/// Which way is better for `unit`: `"lower"` for times, `"higher"` for
+/// rates, `None` for anything else.
+pub fn better(unit: &str) -> Option<&'static str> {
+    if is_rate(unit) {
+        Some("higher")
+    } else if seconds_per(unit).is_some() {
+        Some("lower")
+    } else {
+        None
+    }
+}
+
+/// A figure measured in seconds (a time, or the time per item of a rate),
+/// in `unit`.
+pub fn from_seconds(seconds: f64, unit: &str) -> f64 {
+    match seconds_per(unit) {
+        Some(per) => seconds / per,
+        None => 1.0 / seconds / rate_scale(unit),
+    }
+}
+
+/// Items per unit of a rate: 1000 for `k req/s`.
+fn rate_scale(unit: &str) -> f64 {
+    if unit.starts_with("k ") {
+        1e3
+    } else if unit.starts_with("M ") {
+        1e6
+    } else {
+        1.0
+    }
+}
 
 fn number(value: f64) -> String {
     let magnitude = value.abs();
@@ -111,59 +134,73 @@ fn ratio(evloop: f64, peer: f64) -> String {
     }
 }
 
-/// Renders the rows as an aligned text table.
+/// Renders the rows as an aligned text table, with the rows' notes under
+/// it (numbered, each note once).
 pub fn render(rows: &[Row]) -> String {
     let has_asyncio = rows.iter().any(|r| r.asyncio.is_some());
     let has_uvloop = rows.iter().any(|r| r.uvloop.is_some());
+    let has_runs = rows.iter().any(|r| r.runs.is_some());
     let has_spread = rows.iter().any(|r| r.spread.is_some());
 
-    let mut header = vec!["workload", "unit", "evloop", "tokio", "evloop/tokio"];
+    let mut header = vec![
+        "workload",
+        "unit",
+        "better",
+        "evloop",
+        "tokio",
+        "evloop/tokio",
+    ];
     if has_asyncio {
         header.extend(["asyncio", "evloop/asyncio"]);
     }
     if has_uvloop {
         header.extend(["uvloop", "evloop/uvloop"]);
     }
+    if has_runs {
+        header.push("runs");
+    }
     if has_spread {
         header.push("IQR evloop,tokio");
     }
 
-    let optional = |value: Option<f64>| value.map(number).unwrap_or_else(|| "-".to_owned());
-    let optional_ratio = |evloop: f64, value: Option<f64>| {
-        value
-            .map(|peer| ratio(evloop, peer))
-            .unwrap_or_else(|| "-".to_owned())
-    };
-    // A "unit" that is really a sentence (a section describing what it
-    // compares) goes under the table, with a marker in its place.
+    let dash = || "-".to_owned();
     let mut notes: Vec<&str> = Vec::new();
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     for row in rows {
-        let unit = if row.unit.chars().count() > MAX_UNIT_WIDTH {
-            notes.push(row.unit);
-            format!("[{}]", notes.len())
-        } else {
-            row.unit.to_owned()
+        let workload = match row.note {
+            Some(note) => {
+                let number = match notes.iter().position(|n| *n == note) {
+                    Some(i) => i + 1,
+                    None => {
+                        notes.push(note);
+                        notes.len()
+                    }
+                };
+                format!("{} [{number}]", row.workload)
+            }
+            None => row.workload.clone(),
         };
         let mut line = vec![
-            row.workload.clone(),
-            unit,
+            workload,
+            row.unit.to_owned(),
+            better(row.unit).unwrap_or("?").to_owned(),
             number(row.evloop),
             number(row.tokio),
             ratio(row.evloop, row.tokio),
         ];
-        if has_asyncio {
-            line.push(optional(row.asyncio));
-            line.push(optional_ratio(row.evloop, row.asyncio));
+        for (present, value) in [(has_asyncio, row.asyncio), (has_uvloop, row.uvloop)] {
+            if present {
+                line.push(value.map(number).unwrap_or_else(dash));
+                line.push(value.map(|v| ratio(row.evloop, v)).unwrap_or_else(dash));
+            }
         }
-        if has_uvloop {
-            line.push(optional(row.uvloop));
-            line.push(optional_ratio(row.evloop, row.uvloop));
+        if has_runs {
+            line.push(row.runs.map(|n| n.to_string()).unwrap_or_else(dash));
         }
         if has_spread {
             line.push(match row.spread {
                 Some((e, t)) => format!("±{e:.0}%, ±{t:.0}%"),
-                None => "-".to_owned(),
+                None => dash(),
             });
         }
         cells.push(line);
@@ -183,11 +220,14 @@ pub fn render(rows: &[Row]) -> String {
     for (i, line) in cells.iter().enumerate() {
         let mut text = String::new();
         for (c, cell) in line.iter().enumerate() {
-            let pad = widths[c] - cell.chars().count();
+            let pad = " ".repeat(widths[c] - cell.chars().count());
+            // Text columns (workload, unit, better) left, numbers right.
             if c == 0 {
-                let _ = write!(text, "{cell}{}", " ".repeat(pad));
+                let _ = write!(text, "{cell}{pad}");
+            } else if c < 3 {
+                let _ = write!(text, " | {cell}{pad}");
             } else {
-                let _ = write!(text, " | {}{cell}", " ".repeat(pad));
+                let _ = write!(text, " | {pad}{cell}");
             }
         }
         out.push_str(text.trim_end());
