@@ -306,15 +306,7 @@ impl Future for WaitNotified<'_> {
                 this.guard = None;
                 Poll::Pending
             }
-            Some(key) if waiters.is_linked(key) => {
-                waiters.update_waker(key, cx.waker());
-                Poll::Pending
-            }
-            Some(key) => {
-                waiters.remove(key);
-                this.key = None;
-                Poll::Ready(())
-            }
+            Some(_) => waiters.poll_queued(&mut this.key, cx.waker()),
         }
     }
 }

@@ -171,15 +171,7 @@ impl Future for EventWait<'_> {
                 this.key = Some(state.waiters.push_back((), cx.waker()));
                 Poll::Pending
             }
-            Some(key) if state.waiters.is_linked(key) => {
-                state.waiters.update_waker(key, cx.waker());
-                Poll::Pending
-            }
-            Some(key) => {
-                state.waiters.remove(key);
-                this.key = None;
-                Poll::Ready(())
-            }
+            Some(_) => state.waiters.poll_queued(&mut this.key, cx.waker()),
         }
     }
 }

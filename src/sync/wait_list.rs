@@ -25,7 +25,7 @@
 //! permit, an item, a notification) and must pass it on; each primitive does that
 //! in its future's `Drop`.
 
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 /// Marks the end of a chain (no previous/next entry, no free slot).
 const NIL: usize = usize::MAX;
@@ -159,6 +159,22 @@ impl<S> WaitList<S> {
                 visit(&mut entry.state);
             }
         }
+    }
+
+    /// The poll of a waiter that already queued under `*key`: `Pending` (with
+    /// its waker refreshed) while it is still queued; once it was handed
+    /// what it waits for (unlinked), frees its slot, clears `*key` and
+    /// returns its state.
+    pub(crate) fn poll_queued(&mut self, key: &mut Option<WaiterKey>, waker: &Waker) -> Poll<S> {
+        let Some(queued) = *key else {
+            unreachable!("poll_queued is only called for a queued waiter");
+        };
+        if self.is_linked(queued) {
+            self.update_waker(queued, waker);
+            return Poll::Pending;
+        }
+        *key = None;
+        Poll::Ready(self.remove(queued))
     }
 
     /// Frees the waiter's slot (unlinking it first if it is still queued) and

@@ -727,15 +727,7 @@ impl<T, O: Order<T>> Future for Join<'_, T, O> {
                 this.key = Some(state.joiners.push_back((), cx.waker()));
                 Poll::Pending
             }
-            Some(key) if state.joiners.is_linked(key) => {
-                state.joiners.update_waker(key, cx.waker());
-                Poll::Pending
-            }
-            Some(key) => {
-                state.joiners.remove(key);
-                this.key = None;
-                Poll::Ready(())
-            }
+            Some(_) => state.joiners.poll_queued(&mut this.key, cx.waker()),
         }
     }
 }
