@@ -79,12 +79,11 @@ impl Idle {
     }
 
     /// A searcher found work. Returns true when it was the last searcher:
-    /// it must then re-check the queues and wake another worker if work is
-    /// left, so that it is looked after.
+    /// it must then wake another worker, so that the remaining work is
+    /// looked after.
     pub(crate) fn transition_from_searching(&self) -> bool {
         let prev = self.word.fetch_sub(1, Ordering::SeqCst);
         debug_assert!(searching(prev) > 0);
-        fence(Ordering::SeqCst);
         searching(prev) == 1
     }
 

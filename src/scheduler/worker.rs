@@ -172,12 +172,9 @@ impl WorkerCtx {
             if core.searching {
                 core.searching = false;
                 drop(core);
-                // We were the last searcher: if work is left in a queue,
-                // get someone else looking for it. Work pushed after this
-                // point wakes a sleeper itself (nobody searches now); work
-                // pushed before it is seen by the re-check (the decrement and
-                // the re-check are ordered as in `park`).
-                if self.shared.idle.transition_from_searching() && self.shared.has_queued_work() {
+                if self.shared.idle.transition_from_searching() {
+                    // We were the last searcher: get someone else looking
+                    // for the rest of the work.
                     self.shared.notify_one();
                 }
             }
