@@ -62,7 +62,13 @@ async fn serve(listener: TcpListener) {
                 // problem: the task ends with the error and nothing else.
                 drop(evloop::spawn(echo(stream)));
             }
-            Err(error) => eprintln!("accept failed: {error}"),
+            Err(error) => {
+                // Out of descriptors (EMFILE) and the like: the pending
+                // connection stays in the backlog, so pause instead of
+                // retrying in a tight loop, as asyncio's server does.
+                eprintln!("accept failed: {error}; retrying in 100 ms");
+                evloop::sleep(std::time::Duration::from_millis(100)).await;
+            }
         }
     }
 }
