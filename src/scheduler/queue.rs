@@ -113,16 +113,26 @@ mod imp {
         }
     }
 
+    /// Moves up to `limit(len)` items from the front of `source` into
+    /// `dest` and pops the first of them, taking one lock at a time.
+    fn move_batch<T>(
+        source: &Mutex<VecDeque<T>>,
+        dest: &LocalQueue<T>,
+        limit: impl FnOnce(usize) -> usize,
+    ) -> Option<T> {
+        let mut batch: VecDeque<T> = {
+            let mut source = lock(source);
+            let take = limit(source.len());
+            source.drain(..take).collect()
+        };
+        let first = batch.pop_front();
+        lock(&dest.0).extend(batch);
+        first
+    }
+
     impl<T> Stealer<T> {
         pub(crate) fn steal_half_into(&self, dest: &LocalQueue<T>) -> Option<T> {
-            let mut batch: VecDeque<T> = {
-                let mut victim = lock(&self.0);
-                let take = victim.len().div_ceil(2);
-                victim.drain(..take).collect()
-            };
-            let first = batch.pop_front();
-            lock(&dest.0).extend(batch);
-            first
+            move_batch(&self.0, dest, |len| len.div_ceil(2))
         }
         pub(crate) fn steal(&self) -> Option<T> {
             lock(&self.0).pop_front()
@@ -140,14 +150,7 @@ mod imp {
             lock(&self.0).push_back(item);
         }
         pub(crate) fn steal_batch_into(&self, dest: &LocalQueue<T>) -> Option<T> {
-            let mut batch: VecDeque<T> = {
-                let mut global = lock(&self.0);
-                let take = global.len().div_ceil(2).min(4);
-                global.drain(..take).collect()
-            };
-            let first = batch.pop_front();
-            lock(&dest.0).extend(batch);
-            first
+            move_batch(&self.0, dest, |len| len.div_ceil(2).min(4))
         }
         pub(crate) fn steal(&self) -> Option<T> {
             lock(&self.0).pop_front()

@@ -72,13 +72,12 @@ impl<T> Task<T> {
 
     /// True once the task finished: with a value, a panic, or cancelled.
     pub fn done(&self) -> bool {
-        self.header().state.load().is_complete()
+        self.header().is_done()
     }
 
     /// True once the task finished because it was cancelled.
     pub fn cancelled(&self) -> bool {
-        let state = self.header().state.load();
-        state.is_complete() && state.is_cancelled()
+        self.header().is_cancelled()
     }
 
     /// Requests cancellation: the future is dropped at its next suspension

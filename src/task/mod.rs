@@ -154,13 +154,12 @@ impl TaskRef {
 
     /// True once the task finished.
     pub fn done(&self) -> bool {
-        self.header().state.load().is_complete()
+        self.header().is_done()
     }
 
     /// True once the task finished because it was cancelled.
     pub fn cancelled(&self) -> bool {
-        let state = self.header().state.load();
-        state.is_complete() && state.is_cancelled()
+        self.header().is_cancelled()
     }
 
     /// Requests cancellation (see [`Task::cancel`]).

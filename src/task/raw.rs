@@ -289,6 +289,17 @@ pub(crate) unsafe fn drop_output_of(ptr: NonNull<Header>) {
 }
 
 impl Header {
+    /// True once the task finished.
+    pub(crate) fn is_done(&self) -> bool {
+        self.state.load().is_complete()
+    }
+
+    /// True once the task finished because it was cancelled.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        let state = self.state.load();
+        state.is_complete() && state.is_cancelled()
+    }
+
     /// Writes the join waker.
     ///
     /// # Safety
