@@ -37,6 +37,30 @@ async fn echo_lines(mut reader: StreamReader, writer: StreamWriter) {
 }
 
 /// Polls `future` once: its output if it is ready at once.
+/// A server that reads each connection to its end and hands what it read
+/// to the returned queue.
+async fn read_to_end_server() -> (evloop::net::Server, Arc<Queue<Vec<u8>>>) {
+    let received = Arc::new(Queue::<Vec<u8>>::new(0));
+    let server = start_server(
+        {
+            let received = received.clone();
+            move |mut reader, _writer| {
+                let received = received.clone();
+                async move {
+                    received
+                        .put(reader.read_to_end().await.unwrap())
+                        .await
+                        .unwrap();
+                }
+            }
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    (server, received)
+}
+
 async fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Option<F::Output> {
     let mut future = Some(future);
     poll_fn(|cx| {
@@ -441,24 +465,7 @@ fn writes_without_drain_are_all_delivered_in_order() {
     const TOTAL: usize = 8 << 20;
     let lp = two_workers();
     lp.run_until_complete(async {
-        let received = Arc::new(Queue::<Vec<u8>>::new(0));
-        let server = start_server(
-            {
-                let received = received.clone();
-                move |mut reader, _writer| {
-                    let received = received.clone();
-                    async move {
-                        received
-                            .put(reader.read_to_end().await.unwrap())
-                            .await
-                            .unwrap();
-                    }
-                }
-            },
-            "127.0.0.1:0",
-        )
-        .await
-        .unwrap();
+        let (server, received) = read_to_end_server().await;
         let (_reader, writer) = open_connection(server.local_addr()).await.unwrap();
         let data: Vec<u8> = (0..TOTAL).map(|i| (i * 7 % 256) as u8).collect();
         for piece in data.chunks(100_000) {
@@ -476,24 +483,7 @@ fn writes_without_drain_are_all_delivered_in_order() {
 fn close_sends_what_is_buffered_then_ends_the_connection() {
     let lp = two_workers();
     lp.run_until_complete(async {
-        let received = Arc::new(Queue::<Vec<u8>>::new(0));
-        let server = start_server(
-            {
-                let received = received.clone();
-                move |mut reader, _writer| {
-                    let received = received.clone();
-                    async move {
-                        received
-                            .put(reader.read_to_end().await.unwrap())
-                            .await
-                            .unwrap();
-                    }
-                }
-            },
-            "127.0.0.1:0",
-        )
-        .await
-        .unwrap();
+        let (server, received) = read_to_end_server().await;
         let (mut reader, writer) = open_connection(server.local_addr()).await.unwrap();
         let pending_read = evloop::spawn(async move { reader.read(10).await });
         let big = vec![7u8; 3 << 20];
