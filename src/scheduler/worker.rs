@@ -12,6 +12,9 @@ use crate::task::Notified;
 /// from other threads is never starved by a busy local queue.
 const GLOBAL_QUEUE_INTERVAL: u32 = if LOOM { 2 } else { 61 };
 
+/// How long a searching worker keeps looking before it sleeps.
+const SPIN_FOR: std::time::Duration = std::time::Duration::from_micros(if LOOM { 0 } else { 50 });
+
 /// How many tasks the LIFO slot may serve in a row.
 const MAX_LIFO_POLLS: usize = 3;
 
@@ -194,7 +197,29 @@ impl WorkerCtx {
         }
     }
 
+    /// Before sleeping, the searching worker keeps looking for a short
+    /// while, yielding its CPU between looks: replies to IO often arrive
+    /// within microseconds (the reactor needs a CPU to deliver them), and
+    /// finding them awake saves a sleep and a wake-up. Producers do not wake
+    /// anyone while a worker searches, so the spinner picks the work up.
+    fn spin_for_work(&self) -> bool {
+        if SPIN_FOR.is_zero() || !self.core.borrow().searching {
+            return false;
+        }
+        let start = std::time::Instant::now();
+        while start.elapsed() < SPIN_FOR {
+            if self.shared.has_queued_work() || self.shared.is_shutdown() {
+                return true;
+            }
+            std::thread::yield_now();
+        }
+        false
+    }
+
     fn park(&self) {
+        if self.spin_for_work() {
+            return;
+        }
         let searching = std::mem::take(&mut self.core.borrow_mut().searching);
         let idle = &self.shared.idle;
         idle.transition_to_parked(self.index, searching);
