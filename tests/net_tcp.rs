@@ -40,6 +40,16 @@ async fn echo(mut stream: TcpStream) -> io::Result<()> {
 }
 
 /// An address nothing listens on.
+/// A client and the server side of its connection, on loopback.
+async fn connected_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    (client, server)
+}
+
 fn unused_addr() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -167,11 +177,7 @@ fn binding_an_address_in_use_fails_with_addr_in_use() {
 fn reading_after_the_peer_closed_returns_zero() {
     let lp = two_workers();
     lp.run_until_complete(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
+        let (mut client, mut server) = connected_pair().await;
         server.write_all(b"last words").await.unwrap();
         drop(server);
         let mut buf = [0; 10];
@@ -187,11 +193,7 @@ fn reading_after_the_peer_closed_returns_zero() {
 fn writing_to_a_closed_peer_fails_with_an_io_error() {
     let lp = two_workers();
     lp.run_until_complete(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
+        let (mut client, server) = connected_pair().await;
         drop(server);
         let chunk = [7u8; 64 * 1024];
         let mut outcome = Ok(());
@@ -313,11 +315,7 @@ fn owned_halves_read_and_write_from_different_tasks() {
 fn streams_work_through_the_futures_io_traits() {
     let lp = two_workers();
     lp.run_until_complete(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
+        let (mut client, mut server) = connected_pair().await;
         client.set_nodelay(true).unwrap();
         assert!(client.nodelay().unwrap());
         let written = poll_fn(|cx| Pin::new(&mut client).poll_write(cx, b"via traits"))
