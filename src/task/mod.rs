@@ -57,7 +57,7 @@ mod done;
 mod error;
 mod join;
 pub(crate) mod list;
-pub(crate) mod raw;
+mod raw;
 mod state;
 mod waker;
 
@@ -65,17 +65,16 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 pub use error::TaskError;
 pub use join::Task;
-pub(crate) use join::{add_done_callback, cancel_task};
 pub(crate) use raw::{Notified, Schedule};
 
 use crate::loom::{AtomicU64, Ordering};
 use crate::runtime::Handle;
-use raw::{Header, drop_references, header};
+use done::run_callback;
+use raw::{Header, RawRef};
 
 /// Hands out task ids; the first task is "Task-1", as in asyncio.
 #[cfg(not(loom))]
@@ -120,26 +119,15 @@ fn name_of(header: &Header) -> Cow<'_, str> {
 ///     assert_eq!(task.await.unwrap(), "worker");
 /// });
 /// ```
+#[derive(Clone, PartialEq, Eq)]
 pub struct TaskRef {
-    raw: NonNull<Header>,
+    /// One counted reference; `raw.rs` holds its unsafe.
+    raw: RawRef,
 }
 
-// SAFETY: a TaskRef only reads the header's Sync fields and cancels through
-// atomics.
-unsafe impl Send for TaskRef {}
-// SAFETY: as above.
-unsafe impl Sync for TaskRef {}
-
 impl TaskRef {
-    /// # Safety
-    /// The caller hands over one reference it owns.
-    pub(crate) unsafe fn from_raw(raw: NonNull<Header>) -> TaskRef {
-        TaskRef { raw }
-    }
-
     fn header(&self) -> &Header {
-        // SAFETY: a TaskRef owns a reference.
-        unsafe { header(self.raw) }
+        self.raw.header()
     }
 
     /// The task's unique id.
@@ -164,7 +152,7 @@ impl TaskRef {
 
     /// Requests cancellation (see [`Task::cancel`]).
     pub fn cancel(&self) -> bool {
-        cancel_task(self.raw)
+        self.raw.cancel()
     }
 
     /// Registers a done callback (see [`Task::add_done_callback`]).
@@ -172,31 +160,17 @@ impl TaskRef {
     where
         F: FnOnce(&TaskRef) + Send + 'static,
     {
-        add_done_callback(self.raw, Box::new(callback));
+        if let Err(callback) = self.header().done_callbacks.push(Box::new(callback)) {
+            run_callback(callback, self);
+        }
+    }
+
+    /// Drops the future of a task taken from the live-task list at loop
+    /// shutdown; consumes the list's reference.
+    pub(crate) fn shutdown(self) {
+        self.raw.shutdown();
     }
 }
-
-impl Clone for TaskRef {
-    fn clone(&self) -> TaskRef {
-        self.header().state.ref_inc();
-        TaskRef { raw: self.raw }
-    }
-}
-
-impl Drop for TaskRef {
-    fn drop(&mut self) {
-        // SAFETY: a TaskRef owns one reference.
-        unsafe { drop_references(self.raw, 1) }
-    }
-}
-
-impl PartialEq for TaskRef {
-    fn eq(&self, other: &TaskRef) -> bool {
-        self.raw == other.raw
-    }
-}
-
-impl Eq for TaskRef {}
 
 impl fmt::Debug for TaskRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
