@@ -42,10 +42,15 @@
 //!    reads JOIN_INTEREST and JOIN_WAKER: without interest the completer
 //!    drops the output; with a published waker it wakes it. Then it runs the
 //!    done callbacks and leaves the live-task list.
-//! 5. **The join waker** slot is written only by the handle while
-//!    JOIN_WAKER is clear; once set, only the completer reads it (after
-//!    COMPLETE). To replace it the handle first clears the flag, which fails
-//!    once COMPLETE is set.
+//! 5. **The join waker** slot belongs to the handle while JOIN_WAKER is
+//!    clear: only the handle writes it, and only then. While JOIN_WAKER is
+//!    set the slot is read-only and two parties read it: the handle (to see
+//!    whether the waker it holds would wake the same task, and then skip the
+//!    update) and the completer (to wake it, when its COMPLETE transition
+//!    found the flag set). To replace the waker the handle first clears the
+//!    flag, which fails once COMPLETE is set; the flag is never cleared after
+//!    that, so the completer's read never races a write. The slot's waker is
+//!    dropped with the task.
 //! 6. **Dropping the handle** clears JOIN_INTEREST unless COMPLETE is
 //!    already set, in which case the handle drops the output itself. So the
 //!    output is dropped exactly once, by whoever comes second.
