@@ -147,10 +147,6 @@ impl<T> Future for Task<T> {
 
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Task")
-            .field("id", &self.id())
-            .field("name", &self.name())
-            .field("done", &self.done())
-            .finish()
+        self.task().debug_as("Task", f)
     }
 }

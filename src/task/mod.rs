@@ -175,15 +175,20 @@ impl TaskRef {
     pub(crate) fn shutdown(self) {
         self.raw.shutdown();
     }
-}
 
-impl fmt::Debug for TaskRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskRef")
+    /// The `Debug` output of a task handle named `handle`.
+    fn debug_as(&self, handle: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(handle)
             .field("id", &self.id())
             .field("name", &self.name())
             .field("done", &self.done())
             .finish()
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.debug_as("TaskRef", f)
     }
 }
 

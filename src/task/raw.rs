@@ -4,23 +4,24 @@
 //!
 //! # Where the task system's `unsafe` lives
 //!
-//! Here, and in two small files whose interface the standard library or a
-//! thread-local dictates:
+//! Here, and in two small files:
 //!
 //! - `waker.rs`: the `RawWakerVTable`, whose functions are `unsafe fn` by
 //!   definition; each treats the waker's data pointer as one task reference.
-//! - `context.rs`: the current-task thread-local holds a borrowed task
+//! - `context.rs`: the current-task thread-local keeps a borrowed task
 //!   pointer (valid while its poll runs) and turns it into a `TaskRef`.
 //!
 //! Everything else in `task/`, and every user of it (the scheduler, the loom
 //! hooks), goes through the safe types of this file:
 //!
 //! - [`RawRef`]: one counted reference (the core of `TaskRef`): cloning
-//!   takes another, dropping gives it back; it reads the header and cancels.
+//!   takes another, dropping gives it back; it reads the header, cancels,
+//!   and drops the future at loop shutdown.
 //! - [`JoinRef`]: the `Task<T>` handle's reference, which also holds the
 //!   right to the output (JOIN_INTEREST): it waits for completion through
-//!   the join waker, takes the output, and drops it if nobody took it.
-//! - [`Notified`]: a run queue's reference: it runs the task.
+//!   the join waker, takes the output, and drops it if nobody took it. The
+//!   `Send`/`Sync` impls of `Task<T>` are here too.
+//! - [`Notified`]: a run queue's reference: it runs the task, or refuses it.
 //! - [`new_task`]: allocates a task and returns those three references.
 //! - [`LinkedTasks`]: one shard of the live-task list, an intrusive list
 //!   through the headers' links.
