@@ -13,14 +13,12 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::ptr::NonNull;
 use std::sync::Arc as StdArc;
 
 use crate::loom::{Mutex, lock};
 use crate::scheduler::{self, Shared, WorkerSeed};
-use crate::task::Task;
 use crate::task::list::TaskList;
-use crate::task::raw::{self, Header, Notified, Schedule};
+use crate::task::{Notified, Schedule, Task, TaskRef};
 
 /// A scheduler that queues every task it is asked to run and runs nothing
 /// itself. Wakes, cancels and re-schedules after a poll all land in its
@@ -35,7 +33,7 @@ impl Schedule for Recorder {
         lock(&self.queue).push_back(task);
     }
 
-    fn release(&self, task: NonNull<Header>) -> bool {
+    fn release(&self, task: &TaskRef) -> Option<TaskRef> {
         self.tasks.remove(task)
     }
 }
@@ -88,15 +86,12 @@ impl TaskQueue {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let scheduler: StdArc<dyn Schedule> = self.recorder.clone();
-        let ptr = raw::allocate(future, crate::task::next_task_id(), None, scheduler);
-        // SAFETY: `allocate` returned three references: one for the handle,
-        // one for the run queue, one for the live-task list.
-        let (task, notified) = unsafe { (Task::from_raw(ptr), Notified::from_raw(ptr)) };
-        if self.recorder.tasks.insert(ptr) {
+        let (task, first_run) = self
+            .recorder
+            .tasks
+            .bind(future, None, self.recorder.clone());
+        if let Some(notified) = first_run {
             self.recorder.schedule(notified);
-        } else {
-            notified.refuse();
         }
         task
     }
@@ -136,8 +131,7 @@ impl TaskQueue {
     /// of every task that has not completed, and drops the queued runs.
     pub fn close(&self) {
         for task in self.recorder.tasks.close_and_take_all() {
-            // SAFETY: `close_and_take_all` handed us the list's reference.
-            unsafe { raw::shutdown_task(task) };
+            task.shutdown();
         }
         let queued = std::mem::take(&mut *lock(&self.recorder.queue));
         drop(queued);

@@ -27,13 +27,11 @@ mod worker;
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::ptr::NonNull;
 use std::sync::Arc as StdArc;
 
 use crate::loom::{AtomicBool, Ordering, thread_local_const};
 use crate::task::list::TaskList;
-use crate::task::raw::{self, Header};
-use crate::task::{Notified, Schedule, Task, TaskRef, next_task_id};
+use crate::task::{Notified, Schedule, Task, TaskRef};
 use idle::Idle;
 use park::{Parker, Unparker};
 use queue::{Injector, LocalQueue, Stealer};
@@ -121,15 +119,9 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let scheduler: StdArc<dyn Schedule> = self.clone();
-        let ptr = raw::allocate(future, next_task_id(), name, scheduler);
-        // SAFETY: `allocate` returned three references: one for the handle,
-        // one for the run queue, one for the live-task list.
-        let (task, notified) = unsafe { (Task::from_raw(ptr), Notified::from_raw(ptr)) };
-        if self.tasks.insert(ptr) {
+        let (task, first_run) = self.tasks.bind(future, name, self.clone());
+        if let Some(notified) = first_run {
             self.schedule(notified);
-        } else {
-            notified.refuse();
         }
         task
     }
@@ -193,8 +185,7 @@ impl Shared {
     /// their future when its poll returns.
     pub(crate) fn drop_remaining_tasks(&self) {
         for task in self.tasks.close_and_take_all() {
-            // SAFETY: `close_and_take_all` handed us the list's reference.
-            unsafe { raw::shutdown_task(task) };
+            task.shutdown();
         }
         self.drain_injector();
         for stealer in self.stealers.iter() {
@@ -236,7 +227,7 @@ impl Schedule for Shared {
         }
     }
 
-    fn release(&self, task: NonNull<Header>) -> bool {
+    fn release(&self, task: &TaskRef) -> Option<TaskRef> {
         self.tasks.remove(task)
     }
 

@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::ptr::NonNull;
 
 use super::TaskRef;
-use super::raw::{Header, header};
+use super::raw::{self, Header};
 use crate::loom::thread_local_const;
 
 thread_local_const! {
@@ -32,8 +32,7 @@ impl Drop for EnterTask {
 /// A reference to the task this thread is polling.
 pub(crate) fn current() -> Option<TaskRef> {
     let task = CURRENT_TASK.with(Cell::get)?;
-    // SAFETY: the worker polling the task holds a reference for the whole poll.
-    unsafe { header(task) }.state.ref_inc();
-    // SAFETY: we just took the reference the TaskRef owns.
-    Some(unsafe { TaskRef::from_raw(task) })
+    // SAFETY: the worker polling the task holds a reference for the whole
+    // poll, and the pointer is only set during it (`EnterTask`).
+    Some(unsafe { raw::new_ref(task) })
 }

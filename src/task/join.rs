@@ -3,16 +3,10 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
-use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
-use super::done::run_callback;
-use super::raw::{
-    Header, Notified, drop_output_of, drop_references, header, output_is_failure, read_output,
-};
-use super::state::OnWake;
+use super::raw::JoinRef;
 use super::{TaskError, TaskRef};
 
 /// A spawned task: awaiting it yields `Ok(value)`, or a [`TaskError`] when
@@ -32,52 +26,41 @@ use super::{TaskError, TaskRef};
 /// ```
 #[must_use = "dropping a Task detaches it; await it to get its result"]
 pub struct Task<T> {
-    raw: NonNull<Header>,
-    _output: PhantomData<T>,
+    /// The handle's task reference, with the right to the output; the
+    /// methods a `TaskRef` also has go through it.
+    join: JoinRef<T>,
 }
-
-// SAFETY: the handle only moves the output (a T) across threads.
-unsafe impl<T: Send> Send for Task<T> {}
-// SAFETY: the methods taking &self only touch atomics and Sync data.
-unsafe impl<T: Send> Sync for Task<T> {}
 
 impl<T> Unpin for Task<T> {}
 
 impl<T> Task<T> {
-    /// # Safety
-    /// `raw` must be a task whose output type is `T`, and the caller hands
-    /// over the handle's reference (JOIN_INTEREST is set for it).
-    pub(crate) unsafe fn from_raw(raw: NonNull<Header>) -> Task<T> {
-        Task {
-            raw,
-            _output: PhantomData,
-        }
+    pub(super) fn new(join: JoinRef<T>) -> Task<T> {
+        Task { join }
     }
 
-    fn header(&self) -> &Header {
-        // SAFETY: the handle owns a reference.
-        unsafe { header(self.raw) }
+    fn task(&self) -> &TaskRef {
+        self.join.task()
     }
 
     /// The task's unique id (also the number in its default name).
     pub fn id(&self) -> u64 {
-        self.header().id
+        self.task().id()
     }
 
     /// The task's name: the one given to [`Builder::name`](super::Builder::name),
     /// or `"Task-<id>"`.
     pub fn name(&self) -> Cow<'_, str> {
-        super::name_of(self.header())
+        self.task().name()
     }
 
     /// True once the task finished: with a value, a panic, or cancelled.
     pub fn done(&self) -> bool {
-        self.header().is_done()
+        self.task().done()
     }
 
     /// True once the task finished because it was cancelled.
     pub fn cancelled(&self) -> bool {
-        self.header().is_cancelled()
+        self.task().cancelled()
     }
 
     /// Requests cancellation: the future is dropped at its next suspension
@@ -99,7 +82,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        cancel_task(self.raw)
+        self.task().cancel()
     }
 
     /// Registers a callback run once when the task finishes (on the thread
@@ -123,92 +106,31 @@ impl<T> Task<T> {
     where
         F: FnOnce(&TaskRef) + Send + 'static,
     {
-        add_done_callback(self.raw, Box::new(callback));
+        self.task().add_done_callback(callback);
     }
 
     /// The result without waiting: `None` while the task runs (asyncio's
     /// `Task.result()` raising `InvalidStateError`), or once the result was
     /// already taken by an earlier call or await.
     pub fn try_result(&mut self) -> Option<Result<T, TaskError>> {
-        if !self.done() {
-            return None;
-        }
-        self.take_output()
+        self.join.try_output()
     }
 
     /// A shareable reference to the task (id, name, state).
     pub fn task_ref(&self) -> TaskRef {
-        self.header().state.ref_inc();
-        // SAFETY: we just took the reference the TaskRef owns.
-        unsafe { TaskRef::from_raw(self.raw) }
-    }
-
-    fn take_output(&mut self) -> Option<Result<T, TaskError>> {
-        let mut out: Option<Result<T, TaskError>> = None;
-        // SAFETY: the task is complete, we are its handle and T is its output.
-        unsafe { read_output(self.raw, (&raw mut out).cast()) };
-        out
+        self.task().clone()
     }
 
     /// True when the task finished with an error other than a cancellation
     /// (a panic, or a refusal by a closed loop) whose output was not taken
     /// yet: asyncio's `not t.cancelled() and t.exception() is not None`.
     pub(crate) fn failed(&self) -> bool {
-        // SAFETY: the output is only read once the task is complete, and we
-        // are its handle; taking it needs `&mut self`, so it cannot happen
-        // while this borrow lives.
-        self.done() && unsafe { output_is_failure(self.raw) }
+        self.join.failed()
     }
 
     /// Waits until the task is done without taking its output.
     pub(crate) fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let header = self.header();
-        let state = header.state.load();
-        if state.is_complete() {
-            return Poll::Ready(());
-        }
-        if state.has_join_waker() {
-            // SAFETY: JOIN_WAKER is set, so only reads happen on the slot.
-            if unsafe { header.join_waker_will_wake(cx.waker()) } {
-                return Poll::Pending;
-            }
-            if !header.state.unset_join_waker() {
-                return Poll::Ready(());
-            }
-        }
-        // SAFETY: JOIN_WAKER is clear: the slot is ours to write.
-        unsafe { header.set_join_waker(cx.waker().clone()) };
-        if header.state.set_join_waker() {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    }
-}
-
-/// Cancels the task behind `raw` (see [`Task::cancel`]).
-pub(crate) fn cancel_task(raw: NonNull<Header>) -> bool {
-    // SAFETY: the caller holds a reference.
-    let header = unsafe { header(raw) };
-    let (not_done, action) = header.state.transition_to_cancelled();
-    if action == OnWake::Submit {
-        // SAFETY: the transition took a reference for the run queue.
-        header
-            .scheduler
-            .schedule(unsafe { Notified::from_raw(raw) });
-    }
-    not_done
-}
-
-/// Adds a done callback to the task behind `raw`, or runs it now.
-pub(crate) fn add_done_callback(raw: NonNull<Header>, callback: super::done::DoneCallback) {
-    // SAFETY: the caller holds a reference.
-    let header = unsafe { header(raw) };
-    if let Err(callback) = header.done_callbacks.push(callback) {
-        header.state.ref_inc();
-        // SAFETY: we just took the reference the TaskRef owns.
-        let task = unsafe { TaskRef::from_raw(raw) };
-        run_callback(callback, &task);
+        self.join.poll_done(cx)
     }
 }
 
@@ -216,32 +138,15 @@ impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        std::task::ready!(self.poll_done(cx));
-        match self.take_output() {
+        match std::task::ready!(self.join.poll_output(cx)) {
             Some(output) => Poll::Ready(output),
             None => panic!("`Task` polled after its result was taken"),
         }
     }
 }
 
-impl<T> Drop for Task<T> {
-    fn drop(&mut self) {
-        if !self.header().state.unset_join_interested() {
-            // Complete: the output is ours to drop.
-            // SAFETY: COMPLETE with JOIN_INTEREST gives the handle the output.
-            unsafe { drop_output_of(self.raw) };
-        }
-        // SAFETY: the handle's reference.
-        unsafe { drop_references(self.raw, 1) };
-    }
-}
-
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Task")
-            .field("id", &self.id())
-            .field("name", &self.name())
-            .field("done", &self.done())
-            .finish()
+        self.task().debug_as("Task", f)
     }
 }

@@ -42,10 +42,15 @@
 //!    reads JOIN_INTEREST and JOIN_WAKER: without interest the completer
 //!    drops the output; with a published waker it wakes it. Then it runs the
 //!    done callbacks and leaves the live-task list.
-//! 5. **The join waker** slot is written only by the handle while
-//!    JOIN_WAKER is clear; once set, only the completer reads it (after
-//!    COMPLETE). To replace it the handle first clears the flag, which fails
-//!    once COMPLETE is set.
+//! 5. **The join waker** slot belongs to the handle while JOIN_WAKER is
+//!    clear: only the handle writes it, and only then. While JOIN_WAKER is
+//!    set the slot is read-only and two parties read it: the handle (to see
+//!    whether the waker it holds would wake the same task, and then skip the
+//!    update) and the completer (to wake it, when its COMPLETE transition
+//!    found the flag set). To replace the waker the handle first clears the
+//!    flag, which fails once COMPLETE is set; the flag is never cleared after
+//!    that, so the completer's read never races a write. The slot's waker is
+//!    dropped with the task.
 //! 6. **Dropping the handle** clears JOIN_INTEREST unless COMPLETE is
 //!    already set, in which case the handle drops the output itself. So the
 //!    output is dropped exactly once, by whoever comes second.
@@ -57,7 +62,7 @@ mod done;
 mod error;
 mod join;
 pub(crate) mod list;
-pub(crate) mod raw;
+mod raw;
 mod state;
 mod waker;
 
@@ -65,17 +70,16 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 pub use error::TaskError;
 pub use join::Task;
-pub(crate) use join::{add_done_callback, cancel_task};
 pub(crate) use raw::{Notified, Schedule};
 
 use crate::loom::{AtomicU64, Ordering};
 use crate::runtime::Handle;
-use raw::{Header, drop_references, header};
+use done::run_callback;
+use raw::{Header, RawRef};
 
 /// Hands out task ids; the first task is "Task-1", as in asyncio.
 #[cfg(not(loom))]
@@ -120,26 +124,15 @@ fn name_of(header: &Header) -> Cow<'_, str> {
 ///     assert_eq!(task.await.unwrap(), "worker");
 /// });
 /// ```
+#[derive(Clone, PartialEq, Eq)]
 pub struct TaskRef {
-    raw: NonNull<Header>,
+    /// One counted reference; `raw.rs` holds its unsafe.
+    raw: RawRef,
 }
 
-// SAFETY: a TaskRef only reads the header's Sync fields and cancels through
-// atomics.
-unsafe impl Send for TaskRef {}
-// SAFETY: as above.
-unsafe impl Sync for TaskRef {}
-
 impl TaskRef {
-    /// # Safety
-    /// The caller hands over one reference it owns.
-    pub(crate) unsafe fn from_raw(raw: NonNull<Header>) -> TaskRef {
-        TaskRef { raw }
-    }
-
     fn header(&self) -> &Header {
-        // SAFETY: a TaskRef owns a reference.
-        unsafe { header(self.raw) }
+        self.raw.header()
     }
 
     /// The task's unique id.
@@ -164,7 +157,7 @@ impl TaskRef {
 
     /// Requests cancellation (see [`Task::cancel`]).
     pub fn cancel(&self) -> bool {
-        cancel_task(self.raw)
+        self.raw.cancel()
     }
 
     /// Registers a done callback (see [`Task::add_done_callback`]).
@@ -172,39 +165,30 @@ impl TaskRef {
     where
         F: FnOnce(&TaskRef) + Send + 'static,
     {
-        add_done_callback(self.raw, Box::new(callback));
+        if let Err(callback) = self.header().done_callbacks.push(Box::new(callback)) {
+            run_callback(callback, self);
+        }
     }
-}
 
-impl Clone for TaskRef {
-    fn clone(&self) -> TaskRef {
-        self.header().state.ref_inc();
-        TaskRef { raw: self.raw }
+    /// Drops the future of a task taken from the live-task list at loop
+    /// shutdown; consumes the list's reference.
+    pub(crate) fn shutdown(self) {
+        self.raw.shutdown();
     }
-}
 
-impl Drop for TaskRef {
-    fn drop(&mut self) {
-        // SAFETY: a TaskRef owns one reference.
-        unsafe { drop_references(self.raw, 1) }
-    }
-}
-
-impl PartialEq for TaskRef {
-    fn eq(&self, other: &TaskRef) -> bool {
-        self.raw == other.raw
-    }
-}
-
-impl Eq for TaskRef {}
-
-impl fmt::Debug for TaskRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskRef")
+    /// The `Debug` output of a task handle named `handle`.
+    fn debug_as(&self, handle: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(handle)
             .field("id", &self.id())
             .field("name", &self.name())
             .field("done", &self.done())
             .finish()
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.debug_as("TaskRef", f)
     }
 }
 

@@ -18,8 +18,8 @@ const COMPLETE: usize = 1 << 2;
 const CANCELLED: usize = 1 << 3;
 /// The `Task<T>` handle is alive and will take the output.
 const JOIN_INTEREST: usize = 1 << 4;
-/// The join waker slot holds a waker that the completer may use; while set,
-/// only the completer may read it and nobody may write it.
+/// The join waker slot holds a waker that the completer may use. While set,
+/// nobody writes the slot; the handle and the completer may both read it.
 const JOIN_WAKER: usize = 1 << 5;
 
 const REF_SHIFT: usize = 6;
