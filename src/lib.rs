@@ -71,6 +71,7 @@
 #![warn(missing_docs)]
 
 mod loom;
+mod util;
 
 pub mod runtime;
 mod scheduler;

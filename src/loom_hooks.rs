@@ -16,11 +16,12 @@ use std::future::Future;
 use std::ptr::NonNull;
 use std::sync::Arc as StdArc;
 
-use crate::loom::{Mutex, lock};
+use crate::loom::Mutex;
 use crate::scheduler::{self, Shared, WorkerSeed};
 use crate::task::Task;
 use crate::task::list::TaskList;
 use crate::task::raw::{self, Header, Notified, Schedule};
+use crate::util::lock;
 
 /// A scheduler that queues every task it is asked to run and runs nothing
 /// itself. Wakes, cancels and re-schedules after a poll all land in its

@@ -2,6 +2,8 @@
 //! `ConcurrentFuture`, `call_soon_threadsafe` and its `CallbackHandle`, and
 //! what a closed loop does with them.
 
+mod common;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -478,4 +480,28 @@ fn handles_are_usable_from_plain_threads_after_the_loop_is_gone() {
             .unwrap_err()
             .is_loop_closed()
     );
+}
+
+#[test]
+fn done_callbacks_run_although_the_owners_waker_panics() {
+    let lp = new_loop();
+    let (release, released) = tokio::sync::oneshot::channel::<i32>();
+    let mut future = lp
+        .handle()
+        .run_coroutine_threadsafe(async move { released.await.unwrap() });
+    let waker = common::panicking_waker();
+    assert!(
+        Pin::new(&mut future)
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    let (tx, rx) = mpsc::channel();
+    for n in 0..2 {
+        let tx = tx.clone();
+        future.add_done_callback(move |outcome| tx.send((n, outcome)).unwrap());
+    }
+    release.send(5).unwrap();
+    assert_eq!(rx.recv_timeout(PATIENCE), Ok((0, Outcome::Returned)));
+    assert_eq!(rx.recv_timeout(PATIENCE), Ok((1, Outcome::Returned)));
+    assert_eq!(future.result_timeout(PATIENCE).unwrap(), 5);
 }

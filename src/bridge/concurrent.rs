@@ -32,12 +32,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc as StdArc;
 use std::sync::Weak;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::loom::{Arc, AtomicU8, Mutex, Ordering, lock};
+use crate::loom::{Arc, AtomicU8, Ordering};
 use crate::runtime::LoopInner;
 use crate::task::{TaskError, TaskRef};
+use crate::util::{self, DoneCallbacks, Taken};
 
 const PENDING: u8 = 0;
 const RETURNED: u8 = 1;
@@ -146,13 +147,11 @@ impl From<TaskError> for WaitError {
     }
 }
 
-type DoneCallback = Box<dyn FnOnce(Outcome) + Send>;
-
 /// What the owner and the completer share.
 struct Core {
     state: AtomicU8,
-    /// `None` once the future settled (the list was taken to be run).
-    callbacks: Mutex<Option<Vec<DoneCallback>>>,
+    /// Closed by whoever settles the future.
+    callbacks: DoneCallbacks<Outcome>,
 }
 
 impl Core {
@@ -164,17 +163,11 @@ impl Core {
     /// PENDING, which then gets the done callbacks to run (the list is
     /// closed before anyone can see the outcome, so a callback added by
     /// someone who saw it runs at once).
-    fn settle(&self, to: u8) -> Option<Vec<DoneCallback>> {
+    fn settle(&self, to: u8) -> Option<Taken<Outcome>> {
         self.state
             .compare_exchange(PENDING, to, Ordering::AcqRel, Ordering::Acquire)
             .ok()?;
-        Some(lock(&self.callbacks).take().unwrap_or_default())
-    }
-}
-
-fn run_callbacks(callbacks: Vec<DoneCallback>, outcome: Outcome) {
-    for callback in callbacks {
-        run_callback(callback, outcome);
+        Some(self.callbacks.close())
     }
 }
 
@@ -185,12 +178,6 @@ fn outcome_of(state: u8) -> Option<Outcome> {
         FAILED => Some(Outcome::Failed),
         _ => Some(Outcome::Cancelled),
     }
-}
-
-fn run_callback(callback: DoneCallback, outcome: Outcome) {
-    // A failing callback must not take the completing worker down, nor
-    // keep the other callbacks from running.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(outcome)));
 }
 
 /// The loop side of a [`ConcurrentFuture`]: settles it with the work's
@@ -210,9 +197,12 @@ impl<T> Completer<T> {
             Err(_) => FAILED,
         };
         if let Some(callbacks) = self.core.settle(state) {
-            // The owner may have dropped its end; the value is dropped then.
-            let _ = self.sender.send(outcome);
-            run_callbacks(callbacks, outcome_of(state).unwrap_or(Outcome::Failed));
+            // Sending wakes the owner's waker, user code that may panic; so
+            // may dropping the value when the owner dropped its end. Neither
+            // may keep the done callbacks from running.
+            let sender = self.sender;
+            util::contain_panic(move || drop(sender.send(outcome)));
+            callbacks.run(&outcome_of(state).unwrap_or(Outcome::Failed));
         }
     }
 }
@@ -263,7 +253,7 @@ pub(crate) fn pair<T>(
     let (sender, receiver) = oneshot::channel();
     let core = Arc::new(Core {
         state: AtomicU8::new(PENDING),
-        callbacks: Mutex::new(Some(Vec::new())),
+        callbacks: DoneCallbacks::new(),
     });
     (
         Completer {
@@ -380,7 +370,7 @@ impl<T> ConcurrentFuture<T> {
         if let Some(task) = &self.task {
             task.cancel();
         }
-        run_callbacks(callbacks, Outcome::Cancelled);
+        callbacks.run(&Outcome::Cancelled);
         true
     }
 
@@ -432,20 +422,14 @@ impl<T> ConcurrentFuture<T> {
     where
         F: FnOnce(Outcome) + Send + 'static,
     {
-        let callback: DoneCallback = Box::new(callback);
-        let rejected = {
-            let mut callbacks = lock(&self.core.callbacks);
-            match callbacks.as_mut() {
-                Some(list) => {
-                    list.push(callback);
-                    None
-                }
-                None => Some(callback),
-            }
-        };
-        if let Some(callback) = rejected {
+        let pushed = self
+            .core
+            .callbacks
+            .push(Box::new(move |outcome: &Outcome| callback(*outcome)));
+        if let Err(callback) = pushed {
+            // The list is closed only after the state settled.
             let outcome = outcome_of(self.core.state()).unwrap_or(Outcome::Returned);
-            run_callback(callback, outcome);
+            util::run_done_callback(callback, &outcome);
         }
     }
 
@@ -523,19 +507,6 @@ enum WaitEnd {
 }
 use WaitEnd::{Disconnected, Timeout};
 
-/// Wakes a thread blocked in `wait_polled`.
-struct ThreadWaker(std::thread::Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: StdArc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &StdArc<Self>) {
-        self.0.unpark();
-    }
-}
-
 /// A blocking receive on a receiver that was polled as a future (its own
 /// blocking methods are off limits then): poll it with a waker that
 /// unparks this thread.
@@ -543,24 +514,10 @@ fn wait_polled<T>(
     receiver: &mut oneshot::Receiver<T>,
     deadline: Option<Instant>,
 ) -> Result<T, WaitEnd> {
-    let waker = Waker::from(StdArc::new(ThreadWaker(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        match Pin::new(&mut *receiver).poll(&mut cx) {
-            Poll::Ready(Ok(value)) => return Ok(value),
-            Poll::Ready(Err(_)) => return Err(Disconnected),
-            Poll::Pending => {}
-        }
-        match deadline {
-            None => std::thread::park(),
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(Timeout);
-                }
-                std::thread::park_timeout(left);
-            }
-        }
+    match crate::util::block_on_until(receiver, deadline) {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(_)) => Err(Disconnected),
+        None => Err(Timeout),
     }
 }
 

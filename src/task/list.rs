@@ -13,7 +13,8 @@ use crossbeam_utils::CachePadded;
 
 use super::TaskRef;
 use super::raw::{Header, header};
-use crate::loom::{LOOM, Mutex, lock};
+use crate::loom::{LOOM, Mutex};
+use crate::util::lock;
 
 /// Links of one task in its shard. Only touched under the shard's lock.
 #[derive(Default)]

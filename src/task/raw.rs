@@ -333,7 +333,9 @@ impl Header {
         // SAFETY: per the contract the handle no longer writes the slot.
         self.join_waker.with(|slot| unsafe {
             if let Some(waker) = (*slot).as_ref() {
-                waker.wake_by_ref();
+                // User code: its panic must not skip the done callbacks,
+                // nor kill the worker completing the task.
+                crate::util::contain_panic(|| waker.wake_by_ref());
             }
         });
     }

@@ -75,3 +75,14 @@ pub fn event_loop(workers: usize, name: &str) -> evloop::EventLoop {
         .build()
         .expect("loop starts")
 }
+
+/// A waker that panics when woken: user code a loop thread must survive.
+pub fn panicking_waker() -> std::task::Waker {
+    struct Panics;
+    impl std::task::Wake for Panics {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics when woken");
+        }
+    }
+    std::task::Waker::from(Arc::new(Panics))
+}
