@@ -13,7 +13,8 @@ use std::task::{Context, Waker};
 use std::thread;
 use std::time::Duration;
 
-use evloop::bridge::{Outcome, WaitError};
+use evloop::ResultTimeoutError;
+use evloop::bridge::Outcome;
 use evloop::{EventLoop, Handle};
 
 /// How long a test waits for something that should happen promptly before
@@ -55,11 +56,11 @@ fn result_timeout_times_out_then_a_later_call_gets_the_value() {
 
     assert!(matches!(
         future.result_timeout(Duration::ZERO),
-        Err(WaitError::Timeout)
+        Err(ResultTimeoutError::Timeout)
     ));
     assert!(matches!(
         future.result_timeout(Duration::from_millis(20)),
-        Err(WaitError::Timeout)
+        Err(ResultTimeoutError::Timeout)
     ));
     assert!(!future.done());
 
@@ -504,4 +505,19 @@ fn done_callbacks_run_although_the_owners_waker_panics() {
     assert_eq!(rx.recv_timeout(PATIENCE), Ok((0, Outcome::Returned)));
     assert_eq!(rx.recv_timeout(PATIENCE), Ok((1, Outcome::Returned)));
     assert_eq!(future.result_timeout(PATIENCE).unwrap(), 5);
+}
+
+#[test]
+#[allow(deprecated)]
+fn the_old_names_of_the_timeout_error_still_name_it() {
+    let old: evloop::bridge::WaitError = ResultTimeoutError::Timeout;
+    assert!(matches!(old, evloop::AsCompletedError::Timeout));
+    let failed = evloop::bridge::WaitError::Failed(
+        new_loop()
+            .handle()
+            .run_coroutine_threadsafe(async { panic!("expected") })
+            .result()
+            .unwrap_err(),
+    );
+    assert!(failed.into_task_error().unwrap().is_panic());
 }

@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 use crate::loom::{Arc, AtomicU8, Ordering};
 use crate::runtime::LoopInner;
 use crate::task::{TaskError, TaskRef};
+use crate::time::ResultTimeoutError;
 use crate::util::{self, DoneCallbacks, Taken};
 
 const PENDING: u8 = 0;
@@ -65,87 +66,19 @@ const CANCELLED_BY_OWNER: u8 = 4;
 pub enum Outcome {
     /// The work produced a value.
     Returned,
-    /// The work panicked, or the loop refused it (closed).
+    /// The work panicked, or its loop was closed before it could run.
     Failed,
     /// The future or the task behind it was cancelled (also by the loop's
     /// shutdown).
     Cancelled,
 }
 
-/// Why [`ConcurrentFuture::result_timeout`] gave no value.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use evloop::bridge::WaitError;
-///
-/// let lp = evloop::EventLoop::new().unwrap();
-/// let (tx, rx) = std::sync::mpsc::channel::<()>();
-/// let mut future = lp.handle().run_coroutine_threadsafe(async move {
-///     evloop::Handle::current().run_in_executor(move || rx.recv()).await
-/// });
-/// assert!(matches!(future.result_timeout(Duration::ZERO), Err(WaitError::Timeout)));
-/// tx.send(()).unwrap();
-/// assert!(future.result_timeout(Duration::from_secs(60)).is_ok());
-/// ```
-#[derive(Debug)]
-pub enum WaitError {
-    /// The work is not done yet; the future stays usable.
-    Timeout,
-    /// The work is done but gave no value (cancelled, panicked, refused).
-    Failed(TaskError),
-}
-
-impl WaitError {
-    /// True for [`WaitError::Timeout`].
-    ///
-    /// ```
-    /// assert!(evloop::bridge::WaitError::Timeout.is_timeout());
-    /// ```
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, WaitError::Timeout)
-    }
-
-    /// The task's error, unless this is a timeout.
-    ///
-    /// ```
-    /// assert!(evloop::bridge::WaitError::Timeout.into_task_error().is_none());
-    /// ```
-    pub fn into_task_error(self) -> Option<TaskError> {
-        match self {
-            WaitError::Timeout => None,
-            WaitError::Failed(err) => Some(err),
-        }
-    }
-}
-
-impl fmt::Display for WaitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WaitError::Timeout => f.write_str(
-                "timed out waiting for the concurrent future (it is still running; wait again \
-                 or cancel it)",
-            ),
-            WaitError::Failed(err) => fmt::Display::fmt(err, f),
-        }
-    }
-}
-
-impl std::error::Error for WaitError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            WaitError::Timeout => None,
-            WaitError::Failed(err) => Some(err),
-        }
-    }
-}
-
-impl From<TaskError> for WaitError {
-    fn from(err: TaskError) -> WaitError {
-        WaitError::Failed(err)
-    }
-}
+/// The error of [`ConcurrentFuture::result_timeout`], under its old name.
+#[deprecated(
+    note = "renamed `evloop::ResultTimeoutError`: it is not the error of `wait()`; \
+            `as_completed` shares it"
+)]
+pub type WaitError = ResultTimeoutError;
 
 /// What the owner and the completer share.
 struct Core {
@@ -285,7 +218,8 @@ impl<T> ConcurrentFuture<T> {
 
     /// Blocks the calling thread until the work is done, and returns its
     /// value, or why there is none: cancelled, panicked (the
-    /// [`TaskError`] carries the payload) or refused by a closed loop.
+    /// [`TaskError`] carries the payload) or not run because its loop is
+    /// closed.
     ///
     /// # Panics
     ///
@@ -314,7 +248,7 @@ impl<T> ConcurrentFuture<T> {
     }
 
     /// Waits at most `timeout` for the work to be done. On
-    /// [`WaitError::Timeout`] the future stays usable: wait again, or
+    /// [`ResultTimeoutError::Timeout`] the future stays usable: wait again, or
     /// cancel it. `Duration::ZERO` never blocks: it polls.
     ///
     /// # Panics
@@ -332,17 +266,17 @@ impl<T> ConcurrentFuture<T> {
     /// assert_eq!(future.result_timeout(Duration::from_secs(60)).unwrap(), "done");
     /// ```
     #[track_caller]
-    pub fn result_timeout(&mut self, timeout: Duration) -> Result<T, WaitError> {
+    pub fn result_timeout(&mut self, timeout: Duration) -> Result<T, ResultTimeoutError> {
         if timeout.is_zero() {
             return match self.try_outcome() {
-                Some(outcome) => outcome.map_err(WaitError::Failed),
-                None => Err(WaitError::Timeout),
+                Some(outcome) => outcome.map_err(ResultTimeoutError::Failed),
+                None => Err(ResultTimeoutError::Timeout),
             };
         }
         self.refuse_blocking_on_own_worker("result_timeout");
         match self.wait(Instant::now().checked_add(timeout)) {
-            Ok(outcome) => outcome.map_err(WaitError::Failed),
-            Err(()) => Err(WaitError::Timeout),
+            Ok(outcome) => outcome.map_err(ResultTimeoutError::Failed),
+            Err(()) => Err(ResultTimeoutError::Timeout),
         }
     }
 
@@ -394,7 +328,7 @@ impl<T> ConcurrentFuture<T> {
     /// let lp = evloop::EventLoop::new().unwrap();
     /// let handle = lp.handle();
     /// lp.close();
-    /// // A closed loop refuses the work: the future is done at once.
+    /// // A closed loop runs no new work: the future is done at once.
     /// assert!(handle.run_coroutine_threadsafe(async {}).done());
     /// ```
     pub fn done(&self) -> bool {
