@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use evloop::ResultTimeoutError;
 use evloop::bridge::Outcome;
-use evloop::{EventLoop, Handle};
+use evloop::{ConcurrentFuture, EventLoop, Handle};
 
 /// How long a test waits for something that should happen promptly before
 /// it declares a hang.
@@ -37,6 +37,15 @@ impl Drop for ReportDrop {
         let name = thread::current().name().unwrap_or("").to_owned();
         let _ = self.0.send(name);
     }
+}
+
+/// A future whose work returns the value sent on the returned sender.
+fn released_later(lp: &EventLoop) -> (tokio::sync::oneshot::Sender<i32>, ConcurrentFuture<i32>) {
+    let (release, released) = tokio::sync::oneshot::channel();
+    let future = lp
+        .handle()
+        .run_coroutine_threadsafe(async move { released.await.unwrap() });
+    (release, future)
 }
 
 #[test]
@@ -151,10 +160,7 @@ fn a_task_of_another_loop_awaits_a_concurrent_future() {
 #[test]
 fn a_future_polled_as_a_future_and_then_waited_on_still_gets_its_value() {
     let lp = new_loop();
-    let (release, released) = tokio::sync::oneshot::channel::<i32>();
-    let mut future = lp
-        .handle()
-        .run_coroutine_threadsafe(async move { released.await.unwrap() });
+    let (release, mut future) = released_later(&lp);
     let mut cx = Context::from_waker(Waker::noop());
     assert!(Pin::new(&mut future).poll(&mut cx).is_pending());
 
@@ -486,16 +492,8 @@ fn handles_are_usable_from_plain_threads_after_the_loop_is_gone() {
 #[test]
 fn done_callbacks_run_although_the_owners_waker_panics() {
     let lp = new_loop();
-    let (release, released) = tokio::sync::oneshot::channel::<i32>();
-    let mut future = lp
-        .handle()
-        .run_coroutine_threadsafe(async move { released.await.unwrap() });
-    let waker = common::panicking_waker();
-    assert!(
-        Pin::new(&mut future)
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending()
-    );
+    let (release, mut future) = released_later(&lp);
+    common::assert_pending_with(&mut future, &common::panicking_waker());
     let (tx, rx) = mpsc::channel();
     for n in 0..2 {
         let tx = tx.clone();

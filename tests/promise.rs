@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -229,10 +228,8 @@ fn a_panicking_waker_keeps_neither_the_other_waiters_nor_the_done_callbacks_from
     let panicking = common::panicking_waker();
     let (woken, wake_ups) = mpsc::channel();
     let reporting = std::task::Waker::from(Arc::new(ReportWake(Mutex::new(woken))));
-    for (clone, waker) in [(&mut first, &panicking), (&mut second, &reporting)] {
-        let mut cx = std::task::Context::from_waker(waker);
-        assert!(std::pin::Pin::new(clone).poll(&mut cx).is_pending());
-    }
+    common::assert_pending_with(&mut first, &panicking);
+    common::assert_pending_with(&mut second, &reporting);
     let (tx, rx) = mpsc::channel();
     for n in 0..2 {
         let tx = tx.clone();

@@ -2,10 +2,7 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::mpsc;
-use std::task::Context;
 use std::time::Duration;
 
 use common::event_loop;
@@ -121,12 +118,7 @@ fn a_panicking_join_waker_neither_kills_the_worker_nor_skips_done_callbacks() {
                 .unwrap();
             round
         });
-        let waker = common::panicking_waker();
-        assert!(
-            Pin::new(&mut task)
-                .poll(&mut Context::from_waker(&waker))
-                .is_pending()
-        );
+        common::assert_pending_with(&mut task, &common::panicking_waker());
         for n in 0..2 {
             let done = done.clone();
             task.add_done_callback(move |_| done.send(n).unwrap());

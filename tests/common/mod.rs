@@ -86,3 +86,10 @@ pub fn panicking_waker() -> std::task::Waker {
     }
     std::task::Waker::from(Arc::new(Panics))
 }
+
+/// Polls `future` once with `waker`, which it keeps if pending, and
+/// asserts that it is pending.
+pub fn assert_pending_with<F: Future + Unpin>(future: &mut F, waker: &std::task::Waker) {
+    let mut cx = Context::from_waker(waker);
+    assert!(Pin::new(future).poll(&mut cx).is_pending());
+}
