@@ -71,6 +71,7 @@
 #![warn(missing_docs)]
 
 mod loom;
+mod util;
 
 pub mod runtime;
 mod scheduler;
@@ -97,10 +98,23 @@ pub mod loom_hooks;
 pub use blocking::to_thread;
 pub use bridge::{CallbackHandle, ConcurrentFuture};
 pub use combinators::{
-    AsCompletedError, EmptyWaitError, GroupError, Promise, ReturnWhen, TaskGroup, as_completed,
-    gather, gather_settled, shield, wait,
+    Promise, ReturnWhen, TaskGroup, as_completed, gather, gather_settled, shield, wait,
 };
 pub use net::{open_connection, start_server};
 pub use runtime::{Builder, EventLoop, Handle, run};
-pub use task::{Task, TaskError, TaskRef, all_tasks, current_task, spawn, yield_now};
-pub use time::{TimeoutError, sleep, sleep_until, timeout, wait_for};
+pub use task::{Task, TaskRef, all_tasks, current_task, spawn, yield_now};
+pub use time::{sleep, sleep_until, timeout, wait_for};
+
+// Every public error type, named for what it means.
+pub use combinators::{EmptyWaitError, GroupError, InvalidStateError, SpawnError};
+pub use net::{IncompleteReadError, LimitOverrunError, StreamError};
+pub use sync::{
+    BrokenBarrierError, GetNowaitError, OverReleaseError, PutNowaitError, QueueShutDown,
+    TaskDoneError,
+};
+pub use task::TaskError;
+pub use time::{ResultTimeoutError, TimeoutError};
+
+// Old names, kept so that code written against them still compiles.
+#[allow(deprecated)]
+pub use combinators::AsCompletedError;

@@ -85,12 +85,6 @@ macro_rules! thread_local_const {
 
 pub(crate) use thread_local_const;
 
-/// Locks a mutex, ignoring poisoning: every critical section in evloop leaves
-/// its data consistent before anything that could panic runs, and user code
-/// never runs under an evloop lock.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    match mutex.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
+// The poison-ignoring `lock` moved to `crate::util`; this path stays for
+// the modules that still import it from here until they switch.
+pub(crate) use crate::util::lock;

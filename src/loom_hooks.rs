@@ -15,10 +15,11 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc as StdArc;
 
-use crate::loom::{Mutex, lock};
+use crate::loom::Mutex;
 use crate::scheduler::{self, Shared, WorkerSeed};
 use crate::task::list::TaskList;
 use crate::task::{Notified, Schedule, Task, TaskRef};
+use crate::util::lock;
 
 /// A scheduler that queues every task it is asked to run and runs nothing
 /// itself. Wakes, cancels and re-schedules after a poll all land in its

@@ -2,6 +2,8 @@
 //! `ConcurrentFuture`, `call_soon_threadsafe` and its `CallbackHandle`, and
 //! what a closed loop does with them.
 
+mod common;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,8 +13,9 @@ use std::task::{Context, Waker};
 use std::thread;
 use std::time::Duration;
 
-use evloop::bridge::{Outcome, WaitError};
-use evloop::{EventLoop, Handle};
+use evloop::ResultTimeoutError;
+use evloop::bridge::Outcome;
+use evloop::{ConcurrentFuture, EventLoop, Handle};
 
 /// How long a test waits for something that should happen promptly before
 /// it declares a hang.
@@ -36,6 +39,15 @@ impl Drop for ReportDrop {
     }
 }
 
+/// A future whose work returns the value sent on the returned sender.
+fn released_later(lp: &EventLoop) -> (tokio::sync::oneshot::Sender<i32>, ConcurrentFuture<i32>) {
+    let (release, released) = tokio::sync::oneshot::channel();
+    let future = lp
+        .handle()
+        .run_coroutine_threadsafe(async move { released.await.unwrap() });
+    (release, future)
+}
+
 #[test]
 fn result_returns_the_value_of_the_coroutine() {
     let lp = new_loop();
@@ -53,11 +65,11 @@ fn result_timeout_times_out_then_a_later_call_gets_the_value() {
 
     assert!(matches!(
         future.result_timeout(Duration::ZERO),
-        Err(WaitError::Timeout)
+        Err(ResultTimeoutError::Timeout)
     ));
     assert!(matches!(
         future.result_timeout(Duration::from_millis(20)),
-        Err(WaitError::Timeout)
+        Err(ResultTimeoutError::Timeout)
     ));
     assert!(!future.done());
 
@@ -148,10 +160,7 @@ fn a_task_of_another_loop_awaits_a_concurrent_future() {
 #[test]
 fn a_future_polled_as_a_future_and_then_waited_on_still_gets_its_value() {
     let lp = new_loop();
-    let (release, released) = tokio::sync::oneshot::channel::<i32>();
-    let mut future = lp
-        .handle()
-        .run_coroutine_threadsafe(async move { released.await.unwrap() });
+    let (release, mut future) = released_later(&lp);
     let mut cx = Context::from_waker(Waker::noop());
     assert!(Pin::new(&mut future).poll(&mut cx).is_pending());
 
@@ -478,4 +487,35 @@ fn handles_are_usable_from_plain_threads_after_the_loop_is_gone() {
             .unwrap_err()
             .is_loop_closed()
     );
+}
+
+#[test]
+fn done_callbacks_run_although_the_owners_waker_panics() {
+    let lp = new_loop();
+    let (release, mut future) = released_later(&lp);
+    common::assert_pending_with(&mut future, &common::panicking_waker());
+    let (tx, rx) = mpsc::channel();
+    for n in 0..2 {
+        let tx = tx.clone();
+        future.add_done_callback(move |outcome| tx.send((n, outcome)).unwrap());
+    }
+    release.send(5).unwrap();
+    assert_eq!(rx.recv_timeout(PATIENCE), Ok((0, Outcome::Returned)));
+    assert_eq!(rx.recv_timeout(PATIENCE), Ok((1, Outcome::Returned)));
+    assert_eq!(future.result_timeout(PATIENCE).unwrap(), 5);
+}
+
+#[test]
+#[allow(deprecated)]
+fn the_old_names_of_the_timeout_error_still_name_it() {
+    let old: evloop::bridge::WaitError = ResultTimeoutError::Timeout;
+    assert!(matches!(old, evloop::AsCompletedError::Timeout));
+    let failed = evloop::bridge::WaitError::Failed(
+        new_loop()
+            .handle()
+            .run_coroutine_threadsafe(async { panic!("expected") })
+            .result()
+            .unwrap_err(),
+    );
+    assert!(failed.into_task_error().unwrap().is_panic());
 }

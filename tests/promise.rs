@@ -210,3 +210,37 @@ fn a_callback_can_chain_into_another_promise() {
     first.set_result(1).unwrap();
     assert_eq!(lp.run_until_complete(waiter).unwrap(), 2);
 }
+
+/// Reports each wake-up on a channel.
+struct ReportWake(Mutex<mpsc::Sender<()>>);
+
+impl std::task::Wake for ReportWake {
+    fn wake(self: Arc<Self>) {
+        self.0.lock().unwrap().send(()).unwrap();
+    }
+}
+
+#[test]
+fn a_panicking_waker_keeps_neither_the_other_waiters_nor_the_done_callbacks_from_running() {
+    let promise = Promise::new();
+    let mut first = promise.clone();
+    let mut second = promise.clone();
+    let panicking = common::panicking_waker();
+    let (woken, wake_ups) = mpsc::channel();
+    let reporting = std::task::Waker::from(Arc::new(ReportWake(Mutex::new(woken))));
+    common::assert_pending_with(&mut first, &panicking);
+    common::assert_pending_with(&mut second, &reporting);
+    let (tx, rx) = mpsc::channel();
+    for n in 0..2 {
+        let tx = tx.clone();
+        promise.add_done_callback(move |p| tx.send((n, p.try_result().unwrap().unwrap())).unwrap());
+    }
+    // The setter's thread does not pay for the first waker's panic.
+    promise.set_result(9).unwrap();
+    assert_eq!(
+        wake_ups.try_iter().count(),
+        1,
+        "the second waiter was woken"
+    );
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), [(0, 9), (1, 9)]);
+}

@@ -2,7 +2,14 @@
 
 mod common;
 
+use std::sync::mpsc;
+use std::time::Duration;
+
 use common::event_loop;
+
+/// How long a test waits for something that should happen promptly before
+/// it declares a hang.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 #[test]
 fn panics_are_isolated_and_reported_with_their_payload() {
@@ -95,4 +102,37 @@ fn try_into_panic_gives_back_a_non_panic_error() {
     let err = lp.run_until_complete(task).unwrap_err();
     let err = err.try_into_panic().unwrap_err();
     assert!(err.is_cancelled());
+}
+
+#[test]
+fn a_panicking_join_waker_neither_kills_the_worker_nor_skips_done_callbacks() {
+    // One worker: if the panic killed it, nothing would run any more.
+    let lp = event_loop(1, "joinwaker");
+    let handle = lp.handle();
+    for round in 0..2 {
+        let (release, released) = mpsc::channel::<()>();
+        let (done, done_calls) = mpsc::channel();
+        let mut task = handle.spawn(async move {
+            evloop::to_thread(move || released.recv().unwrap())
+                .await
+                .unwrap();
+            round
+        });
+        common::assert_pending_with(&mut task, &common::panicking_waker());
+        for n in 0..2 {
+            let done = done.clone();
+            task.add_done_callback(move |_| done.send(n).unwrap());
+        }
+        release.send(()).unwrap();
+        let calls: Vec<_> = (0..2).map(|_| done_calls.recv_timeout(PATIENCE)).collect();
+        assert_eq!(
+            calls,
+            [Ok(0), Ok(1)],
+            "round {round}: every done callback ran"
+        );
+        assert_eq!(task.try_result().unwrap().unwrap(), round);
+    }
+    // The worker survived both panics: the loop still runs tasks.
+    let mut check = handle.run_coroutine_threadsafe(async { evloop::spawn(async { 7 }).await });
+    assert_eq!(check.result_timeout(PATIENCE).unwrap().unwrap(), 7);
 }

@@ -11,7 +11,8 @@
 use std::time::Duration;
 
 use evloop::bridge::loom_hooks::concurrent_future;
-use evloop::bridge::{Outcome, WaitError};
+use evloop::ResultTimeoutError;
+use evloop::bridge::Outcome;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
@@ -41,11 +42,11 @@ fn completion_racing_cancel_settles_the_future_once() {
                 assert!(!cancelled, "a cancelled future delivered its value");
                 assert_eq!(value, 7);
             }
-            Err(WaitError::Failed(err)) => {
+            Err(ResultTimeoutError::Failed(err)) => {
                 assert!(cancelled, "the value was lost without a cancel");
                 assert!(err.is_cancelled());
             }
-            Err(WaitError::Timeout) => panic!("a settled future timed out"),
+            Err(ResultTimeoutError::Timeout) => panic!("a settled future timed out"),
         }
         completing.join().unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -60,11 +61,11 @@ fn polling_result_while_completing_then_waiting_gets_the_value() {
 
         match future.result_timeout(Duration::ZERO) {
             Ok(value) => assert_eq!(value, 11),
-            Err(WaitError::Timeout) => {
+            Err(ResultTimeoutError::Timeout) => {
                 // Still usable after a timeout: the blocking wait gets it.
                 assert_eq!(future.result().unwrap(), 11);
             }
-            Err(WaitError::Failed(err)) => panic!("unexpected failure: {err}"),
+            Err(ResultTimeoutError::Failed(err)) => panic!("unexpected failure: {err}"),
         }
         completing.join().unwrap();
     });

@@ -15,11 +15,12 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::runtime::Handle;
+use crate::util::{ignore_poison, lock_std as lock};
 
 /// A job queued on the pool: either runs, or is refused by a closing loop.
 pub(crate) trait Job: Send + 'static {
@@ -57,10 +58,6 @@ struct Shared {
 /// A loop's blocking pool.
 pub(crate) struct Pool {
     shared: Arc<Shared>,
-}
-
-fn lock(mutex: &Mutex<State>) -> MutexGuard<'_, State> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 thread_local! {
@@ -144,14 +141,14 @@ impl Pool {
             .spawn(move || {
                 let _context = handle.enter();
                 drop(handle);
-                let first = job.lock().unwrap_or_else(PoisonError::into_inner).take();
+                let first = lock(&job).take();
                 drop(job);
                 shared.run_thread(first);
             });
         match spawned {
             Ok(_) => Ok(()),
             Err(err) => {
-                let job = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+                let job = lock(&slot).take();
                 match job {
                     Some(job) => Err((err, job)),
                     None => Ok(()),
@@ -182,20 +179,13 @@ impl Pool {
         let mut state = lock(&shared.state);
         while state.running > own {
             state = match deadline {
-                None => shared
-                    .job_finished
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner),
+                None => ignore_poison(shared.job_finished.wait(state)),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return false;
                     }
-                    shared
-                        .job_finished
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
+                    ignore_poison(shared.job_finished.wait_timeout(state, left)).0
                 }
             };
         }
@@ -228,10 +218,8 @@ impl Shared {
                 break;
             }
             state.idle += 1;
-            let (guard, waited) = self
-                .work_available
-                .wait_timeout(state, self.keep_alive)
-                .unwrap_or_else(PoisonError::into_inner);
+            let (guard, waited) =
+                ignore_poison(self.work_available.wait_timeout(state, self.keep_alive));
             state = guard;
             state.idle -= 1;
             if state.notified > 0 {

@@ -32,12 +32,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc as StdArc;
 use std::sync::Weak;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::loom::{Arc, AtomicU8, Mutex, Ordering, lock};
+use crate::loom::{Arc, AtomicU8, Ordering};
 use crate::runtime::LoopInner;
 use crate::task::{TaskError, TaskRef};
+use crate::time::ResultTimeoutError;
+use crate::util::{self, DoneCallbacks, Taken};
 
 const PENDING: u8 = 0;
 const RETURNED: u8 = 1;
@@ -64,95 +66,25 @@ const CANCELLED_BY_OWNER: u8 = 4;
 pub enum Outcome {
     /// The work produced a value.
     Returned,
-    /// The work panicked, or the loop refused it (closed).
+    /// The work panicked, or its loop was closed before it could run.
     Failed,
     /// The future or the task behind it was cancelled (also by the loop's
     /// shutdown).
     Cancelled,
 }
 
-/// Why [`ConcurrentFuture::result_timeout`] gave no value.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use evloop::bridge::WaitError;
-///
-/// let lp = evloop::EventLoop::new().unwrap();
-/// let (tx, rx) = std::sync::mpsc::channel::<()>();
-/// let mut future = lp.handle().run_coroutine_threadsafe(async move {
-///     evloop::Handle::current().run_in_executor(move || rx.recv()).await
-/// });
-/// assert!(matches!(future.result_timeout(Duration::ZERO), Err(WaitError::Timeout)));
-/// tx.send(()).unwrap();
-/// assert!(future.result_timeout(Duration::from_secs(60)).is_ok());
-/// ```
-#[derive(Debug)]
-pub enum WaitError {
-    /// The work is not done yet; the future stays usable.
-    Timeout,
-    /// The work is done but gave no value (cancelled, panicked, refused).
-    Failed(TaskError),
-}
-
-impl WaitError {
-    /// True for [`WaitError::Timeout`].
-    ///
-    /// ```
-    /// assert!(evloop::bridge::WaitError::Timeout.is_timeout());
-    /// ```
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, WaitError::Timeout)
-    }
-
-    /// The task's error, unless this is a timeout.
-    ///
-    /// ```
-    /// assert!(evloop::bridge::WaitError::Timeout.into_task_error().is_none());
-    /// ```
-    pub fn into_task_error(self) -> Option<TaskError> {
-        match self {
-            WaitError::Timeout => None,
-            WaitError::Failed(err) => Some(err),
-        }
-    }
-}
-
-impl fmt::Display for WaitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WaitError::Timeout => f.write_str(
-                "timed out waiting for the concurrent future (it is still running; wait again \
-                 or cancel it)",
-            ),
-            WaitError::Failed(err) => fmt::Display::fmt(err, f),
-        }
-    }
-}
-
-impl std::error::Error for WaitError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            WaitError::Timeout => None,
-            WaitError::Failed(err) => Some(err),
-        }
-    }
-}
-
-impl From<TaskError> for WaitError {
-    fn from(err: TaskError) -> WaitError {
-        WaitError::Failed(err)
-    }
-}
-
-type DoneCallback = Box<dyn FnOnce(Outcome) + Send>;
+/// The error of [`ConcurrentFuture::result_timeout`], under its old name.
+#[deprecated(
+    note = "renamed `evloop::ResultTimeoutError`: it is not the error of `wait()`; \
+            `as_completed` shares it"
+)]
+pub type WaitError = ResultTimeoutError;
 
 /// What the owner and the completer share.
 struct Core {
     state: AtomicU8,
-    /// `None` once the future settled (the list was taken to be run).
-    callbacks: Mutex<Option<Vec<DoneCallback>>>,
+    /// Closed by whoever settles the future.
+    callbacks: DoneCallbacks<Outcome>,
 }
 
 impl Core {
@@ -164,17 +96,11 @@ impl Core {
     /// PENDING, which then gets the done callbacks to run (the list is
     /// closed before anyone can see the outcome, so a callback added by
     /// someone who saw it runs at once).
-    fn settle(&self, to: u8) -> Option<Vec<DoneCallback>> {
+    fn settle(&self, to: u8) -> Option<Taken<Outcome>> {
         self.state
             .compare_exchange(PENDING, to, Ordering::AcqRel, Ordering::Acquire)
             .ok()?;
-        Some(lock(&self.callbacks).take().unwrap_or_default())
-    }
-}
-
-fn run_callbacks(callbacks: Vec<DoneCallback>, outcome: Outcome) {
-    for callback in callbacks {
-        run_callback(callback, outcome);
+        Some(self.callbacks.close())
     }
 }
 
@@ -185,12 +111,6 @@ fn outcome_of(state: u8) -> Option<Outcome> {
         FAILED => Some(Outcome::Failed),
         _ => Some(Outcome::Cancelled),
     }
-}
-
-fn run_callback(callback: DoneCallback, outcome: Outcome) {
-    // A failing callback must not take the completing worker down, nor
-    // keep the other callbacks from running.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(outcome)));
 }
 
 /// The loop side of a [`ConcurrentFuture`]: settles it with the work's
@@ -210,9 +130,12 @@ impl<T> Completer<T> {
             Err(_) => FAILED,
         };
         if let Some(callbacks) = self.core.settle(state) {
-            // The owner may have dropped its end; the value is dropped then.
-            let _ = self.sender.send(outcome);
-            run_callbacks(callbacks, outcome_of(state).unwrap_or(Outcome::Failed));
+            // Sending wakes the owner's waker, user code that may panic; so
+            // may dropping the value when the owner dropped its end. Neither
+            // may keep the done callbacks from running.
+            let sender = self.sender;
+            util::contain_panic(move || drop(sender.send(outcome)));
+            callbacks.run(&outcome_of(state).unwrap_or(Outcome::Failed));
         }
     }
 }
@@ -263,7 +186,7 @@ pub(crate) fn pair<T>(
     let (sender, receiver) = oneshot::channel();
     let core = Arc::new(Core {
         state: AtomicU8::new(PENDING),
-        callbacks: Mutex::new(Some(Vec::new())),
+        callbacks: DoneCallbacks::new(),
     });
     (
         Completer {
@@ -295,7 +218,8 @@ impl<T> ConcurrentFuture<T> {
 
     /// Blocks the calling thread until the work is done, and returns its
     /// value, or why there is none: cancelled, panicked (the
-    /// [`TaskError`] carries the payload) or refused by a closed loop.
+    /// [`TaskError`] carries the payload) or not run because its loop is
+    /// closed.
     ///
     /// # Panics
     ///
@@ -324,7 +248,7 @@ impl<T> ConcurrentFuture<T> {
     }
 
     /// Waits at most `timeout` for the work to be done. On
-    /// [`WaitError::Timeout`] the future stays usable: wait again, or
+    /// [`ResultTimeoutError::Timeout`] the future stays usable: wait again, or
     /// cancel it. `Duration::ZERO` never blocks: it polls.
     ///
     /// # Panics
@@ -342,17 +266,17 @@ impl<T> ConcurrentFuture<T> {
     /// assert_eq!(future.result_timeout(Duration::from_secs(60)).unwrap(), "done");
     /// ```
     #[track_caller]
-    pub fn result_timeout(&mut self, timeout: Duration) -> Result<T, WaitError> {
+    pub fn result_timeout(&mut self, timeout: Duration) -> Result<T, ResultTimeoutError> {
         if timeout.is_zero() {
             return match self.try_outcome() {
-                Some(outcome) => outcome.map_err(WaitError::Failed),
-                None => Err(WaitError::Timeout),
+                Some(outcome) => outcome.map_err(ResultTimeoutError::Failed),
+                None => Err(ResultTimeoutError::Timeout),
             };
         }
         self.refuse_blocking_on_own_worker("result_timeout");
         match self.wait(Instant::now().checked_add(timeout)) {
-            Ok(outcome) => outcome.map_err(WaitError::Failed),
-            Err(()) => Err(WaitError::Timeout),
+            Ok(outcome) => outcome.map_err(ResultTimeoutError::Failed),
+            Err(()) => Err(ResultTimeoutError::Timeout),
         }
     }
 
@@ -380,7 +304,7 @@ impl<T> ConcurrentFuture<T> {
         if let Some(task) = &self.task {
             task.cancel();
         }
-        run_callbacks(callbacks, Outcome::Cancelled);
+        callbacks.run(&Outcome::Cancelled);
         true
     }
 
@@ -404,7 +328,7 @@ impl<T> ConcurrentFuture<T> {
     /// let lp = evloop::EventLoop::new().unwrap();
     /// let handle = lp.handle();
     /// lp.close();
-    /// // A closed loop refuses the work: the future is done at once.
+    /// // A closed loop runs no new work: the future is done at once.
     /// assert!(handle.run_coroutine_threadsafe(async {}).done());
     /// ```
     pub fn done(&self) -> bool {
@@ -432,20 +356,14 @@ impl<T> ConcurrentFuture<T> {
     where
         F: FnOnce(Outcome) + Send + 'static,
     {
-        let callback: DoneCallback = Box::new(callback);
-        let rejected = {
-            let mut callbacks = lock(&self.core.callbacks);
-            match callbacks.as_mut() {
-                Some(list) => {
-                    list.push(callback);
-                    None
-                }
-                None => Some(callback),
-            }
-        };
-        if let Some(callback) = rejected {
+        let pushed = self
+            .core
+            .callbacks
+            .push(Box::new(move |outcome: &Outcome| callback(*outcome)));
+        if let Err(callback) = pushed {
+            // The list is closed only after the state settled.
             let outcome = outcome_of(self.core.state()).unwrap_or(Outcome::Returned);
-            run_callback(callback, outcome);
+            util::run_done_callback(callback, &outcome);
         }
     }
 
@@ -523,19 +441,6 @@ enum WaitEnd {
 }
 use WaitEnd::{Disconnected, Timeout};
 
-/// Wakes a thread blocked in `wait_polled`.
-struct ThreadWaker(std::thread::Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: StdArc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &StdArc<Self>) {
-        self.0.unpark();
-    }
-}
-
 /// A blocking receive on a receiver that was polled as a future (its own
 /// blocking methods are off limits then): poll it with a waker that
 /// unparks this thread.
@@ -543,24 +448,10 @@ fn wait_polled<T>(
     receiver: &mut oneshot::Receiver<T>,
     deadline: Option<Instant>,
 ) -> Result<T, WaitEnd> {
-    let waker = Waker::from(StdArc::new(ThreadWaker(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        match Pin::new(&mut *receiver).poll(&mut cx) {
-            Poll::Ready(Ok(value)) => return Ok(value),
-            Poll::Ready(Err(_)) => return Err(Disconnected),
-            Poll::Pending => {}
-        }
-        match deadline {
-            None => std::thread::park(),
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(Timeout);
-                }
-                std::thread::park_timeout(left);
-            }
-        }
+    match crate::util::block_on_until(receiver, deadline) {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(_)) => Err(Disconnected),
+        None => Err(Timeout),
     }
 }
 

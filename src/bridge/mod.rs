@@ -48,7 +48,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use callback::CallbackHandle;
-pub use concurrent::{ConcurrentFuture, Outcome, WaitError};
+#[allow(deprecated)]
+pub use concurrent::WaitError;
+pub use concurrent::{ConcurrentFuture, Outcome};
 
 pub(crate) use call_soon::CallSoonQueue;
 use call_soon::{Drainer, Pushed};

@@ -1,7 +1,6 @@
 //! `as_completed`: the results of tasks in the order they finish.
 
 use std::collections::VecDeque;
-use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -13,89 +12,21 @@ use futures_core::Stream;
 
 use super::completions::Completions;
 use super::deadline::Deadline;
-use crate::task::{Task, TaskError};
+use crate::task::Task;
+use crate::time::ResultTimeoutError;
 
-/// Why a step of [`as_completed`] gave no value: its deadline passed, or
-/// the task that finished failed.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-///
-/// evloop::run(async {
-///     let stuck = evloop::spawn(std::future::pending::<()>());
-///     let mut results = evloop::as_completed([stuck], Some(Duration::from_millis(5)));
-///     let error = results.next().await.unwrap().unwrap_err();
-///     assert!(error.is_timeout());
-///     assert_eq!(results.into_remaining().len(), 1, "nothing was cancelled");
-/// });
-/// ```
-#[derive(Debug)]
-pub enum AsCompletedError {
-    /// The deadline passed before another task finished (asyncio's
-    /// `TimeoutError`).
-    Timeout,
-    /// The task that finished was cancelled or panicked.
-    Task(TaskError),
-}
-
-impl AsCompletedError {
-    /// True when the deadline passed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(evloop::AsCompletedError::Timeout.is_timeout());
-    /// assert!(evloop::AsCompletedError::Timeout.into_task_error().is_none());
-    /// ```
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, AsCompletedError::Timeout)
-    }
-
-    /// The task's error, when a task failed.
-    pub fn into_task_error(self) -> Option<TaskError> {
-        match self {
-            AsCompletedError::Task(error) => Some(error),
-            AsCompletedError::Timeout => None,
-        }
-    }
-}
-
-impl fmt::Display for AsCompletedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AsCompletedError::Timeout => f.write_str(
-                "as_completed timed out before this task finished (it is still running; \
-                 take it back with `into_remaining`)",
-            ),
-            AsCompletedError::Task(error) => error.fmt(f),
-        }
-    }
-}
-
-impl Error for AsCompletedError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            AsCompletedError::Task(error) => Some(error),
-            AsCompletedError::Timeout => None,
-        }
-    }
-}
-
-impl From<TaskError> for AsCompletedError {
-    fn from(error: TaskError) -> AsCompletedError {
-        AsCompletedError::Task(error)
-    }
-}
+/// The error of a step of [`as_completed`], under its old name.
+#[deprecated(note = "renamed `evloop::ResultTimeoutError`, shared with \
+            `ConcurrentFuture::result_timeout`; its `Task` variant is now `Failed`")]
+pub type AsCompletedError = ResultTimeoutError;
 
 /// The results of `tasks` in the order the tasks finish, as a
 /// [`Stream`] (asyncio's `as_completed`).
 ///
 /// Each step yields the result of the next task to finish: `Ok(value)`, or
-/// [`AsCompletedError::Task`] when it panicked or was cancelled. Once
+/// [`ResultTimeoutError::Failed`] when it panicked or was cancelled. Once
 /// `timeout` has passed, every remaining step yields
-/// [`AsCompletedError::Timeout`] at once, and then the stream ends; the
+/// [`ResultTimeoutError::Timeout`] at once, and then the stream ends; the
 /// tasks that had not finished are not cancelled (take them back with
 /// [`AsCompleted::into_remaining`], or drop the stream to detach them).
 ///
@@ -229,7 +160,7 @@ impl<T> AsCompleted<T> {
         self.tasks.into_iter().flatten().collect()
     }
 
-    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, AsCompletedError>>> {
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, ResultTimeoutError>>> {
         if self.remaining == 0 {
             return Poll::Ready(None);
         }
@@ -258,7 +189,7 @@ impl<T> AsCompleted<T> {
         }
         self.remaining -= 1;
         let Some(index) = self.finished.pop_front() else {
-            return Poll::Ready(Some(Err(AsCompletedError::Timeout)));
+            return Poll::Ready(Some(Err(ResultTimeoutError::Timeout)));
         };
         let mut task = self.tasks[index]
             .take()
@@ -266,12 +197,12 @@ impl<T> AsCompleted<T> {
         let result = task
             .try_result()
             .expect("a task is reported finished only once it is done");
-        Poll::Ready(Some(result.map_err(AsCompletedError::Task)))
+        Poll::Ready(Some(result.map_err(ResultTimeoutError::Failed)))
     }
 }
 
 impl<T> Stream for AsCompleted<T> {
-    type Item = Result<T, AsCompletedError>;
+    type Item = Result<T, ResultTimeoutError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().poll_step(cx)
@@ -298,7 +229,7 @@ pub struct Next<'a, T> {
 }
 
 impl<T> Future for Next<'_, T> {
-    type Output = Option<Result<T, AsCompletedError>>;
+    type Output = Option<Result<T, ResultTimeoutError>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().stream.poll_step(cx)

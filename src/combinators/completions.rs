@@ -17,8 +17,9 @@
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::loom::{Mutex, lock};
+use crate::loom::Mutex;
 use crate::task::Task;
+use crate::util::lock;
 
 /// The indices of the children that finished, in completion order.
 pub struct Completions {

@@ -37,7 +37,9 @@ mod shield;
 mod task_group;
 mod wait;
 
-pub use as_completed::{AsCompleted, AsCompletedError, Next, as_completed};
+#[allow(deprecated)]
+pub use as_completed::AsCompletedError;
+pub use as_completed::{AsCompleted, Next, as_completed};
 pub use gather::{Gather, GatherSettled, gather, gather_settled};
 pub use promise::{InvalidStateError, Promise};
 pub use shield::{Shield, shield};

@@ -1,24 +1,24 @@
 //! `Promise<T>`: a result that something else will provide (asyncio's
 //! `Future`, from `loop.create_future()`).
 //!
-//! All clones share one state behind a lock: the outcome, the wakers of the
-//! clones being awaited (one slot per clone, reused across its polls), and
-//! the done callbacks. Setting the outcome takes the wakers and callbacks
-//! out under the lock and runs them after releasing it, so user code never
-//! runs under the lock.
+//! All clones share one state behind a lock (the outcome, and the wakers of
+//! the clones being awaited: one slot per clone, reused across its polls)
+//! and the done-callback list. Setting the outcome takes the wakers out
+//! under the lock; after releasing it, it wakes them and closes and runs
+//! the done callbacks, so user code never runs under the lock. Each waker
+//! and callback runs with its panic contained, so one that panics keeps
+//! neither the others from running nor the setter's thread alive.
 
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::loom::{Mutex, lock};
+use crate::loom::Mutex;
 use crate::task::TaskError;
-
-type DoneCallback<T> = Box<dyn FnOnce(&Promise<T>) + Send>;
+use crate::util::{DoneCallbacks, contain_panic, lock, run_done_callback};
 
 /// A result that is set later, by anyone holding a clone (asyncio's
 /// `Future` made by `loop.create_future()`).
@@ -55,6 +55,8 @@ pub struct Promise<T> {
 
 struct Shared<T> {
     state: Mutex<State<T>>,
+    /// Closed by whoever sets the outcome, after setting it.
+    callbacks: DoneCallbacks<Promise<T>>,
 }
 
 struct State<T> {
@@ -62,7 +64,6 @@ struct State<T> {
     /// The waker of each clone being awaited; `None` marks a free slot.
     wakers: Vec<Option<Waker>>,
     free_slots: Vec<usize>,
-    callbacks: Vec<DoneCallback<T>>,
 }
 
 enum Outcome<T> {
@@ -139,8 +140,8 @@ impl<T> Promise<T> {
                     outcome: Outcome::Pending,
                     wakers: Vec::new(),
                     free_slots: Vec::new(),
-                    callbacks: Vec::new(),
                 }),
+                callbacks: DoneCallbacks::new(),
             }),
             slot: None,
         }
@@ -225,20 +226,15 @@ impl<T> Promise<T> {
     where
         F: FnOnce(&Promise<T>) + Send + 'static,
     {
-        {
-            let mut state = lock(&self.shared.state);
-            if let Outcome::Pending = state.outcome {
-                state.callbacks.push(Box::new(callback));
-                return;
-            }
+        if let Err(callback) = self.shared.callbacks.push(Box::new(callback)) {
+            run_done_callback(callback, self);
         }
-        self.run_callbacks(vec![Box::new(callback)]);
     }
 
     /// Stores `outcome` if none is set yet and notifies everyone; gives it
     /// back, with whether the promise was cancelled, otherwise.
     fn complete(&self, outcome: Outcome<T>) -> Result<(), (Outcome<T>, bool)> {
-        let (wakers, callbacks) = {
+        let wakers = {
             let mut state = lock(&self.shared.state);
             match state.outcome {
                 Outcome::Pending => {}
@@ -247,20 +243,13 @@ impl<T> Promise<T> {
             }
             state.outcome = outcome;
             state.free_slots.clear();
-            (
-                std::mem::take(&mut state.wakers),
-                std::mem::take(&mut state.callbacks),
-            )
+            std::mem::take(&mut state.wakers)
         };
-        wakers.into_iter().flatten().for_each(Waker::wake);
-        self.run_callbacks(callbacks);
-        Ok(())
-    }
-
-    fn run_callbacks(&self, callbacks: Vec<DoneCallback<T>>) {
-        for callback in callbacks {
-            let _ = catch_unwind(AssertUnwindSafe(|| callback(self)));
+        for waker in wakers.into_iter().flatten() {
+            contain_panic(|| waker.wake());
         }
+        self.shared.callbacks.close_and_run(self);
+        Ok(())
     }
 }
 

@@ -23,9 +23,10 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::loom::{Mutex, lock};
+use crate::loom::Mutex;
 use crate::runtime::Handle;
 use crate::task::{Task, TaskError, TaskRef, current_task};
+use crate::util::lock;
 
 /// A scope for tasks that succeed or fail together (asyncio's `TaskGroup`).
 ///

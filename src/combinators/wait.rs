@@ -28,7 +28,7 @@ pub enum ReturnWhen {
     /// As soon as any task finishes (with a value, a panic or cancelled).
     FirstCompleted,
     /// As soon as any task finishes with a failure that is not a
-    /// cancellation (a panic, or a refusal by a closed loop), or when every
+    /// cancellation (a panic, or a loop closed before the task ran), or when every
     /// task finished. A cancelled task does not count as a failure, as in
     /// asyncio.
     FirstException,

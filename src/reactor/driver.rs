@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll};
 
+use super::Handle;
 use super::timer::Timers;
-use super::{Handle, lock};
+use crate::util::lock_std as lock;
 
 /// Events read from the OS poller per iteration.
 const EVENTS_CAPACITY: usize = 1024;

@@ -31,7 +31,8 @@ use std::task::{Context, Poll, Waker};
 use mio::event::{Event, Source};
 use mio::{Interest, Token};
 
-use super::{Handle, lock};
+use super::Handle;
+use crate::util::lock_std as lock;
 
 const READABLE: u64 = 1 << 0;
 const WRITABLE: u64 = 1 << 1;

@@ -26,19 +26,13 @@ pub(crate) mod timer;
 use std::fmt;
 use std::io as stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 pub(crate) use callbacks::CallbackQueue;
 
-/// Locks a reactor mutex, ignoring poisoning: no user code runs under a
-/// reactor lock, and every critical section leaves its data consistent.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    match mutex.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
+// Kept under this path for the modules that still import it from here.
+pub(crate) use crate::util::lock_std as lock;
 
 /// State shared by the reactor thread and every [`Handle`].
 pub(crate) struct Shared {

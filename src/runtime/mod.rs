@@ -7,7 +7,6 @@
 //! calling thread (the first polls its future there), and `close` stops
 //! everything.
 
-mod block_on;
 mod builder;
 pub(crate) mod context;
 mod handle;
@@ -15,7 +14,7 @@ mod handle;
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -23,6 +22,8 @@ pub use builder::Builder;
 pub use handle::Handle;
 
 use crate::scheduler;
+// `handle.rs` takes `super::lock` too.
+use crate::util::{ignore_poison, lock_std as lock};
 
 /// What the handles share.
 pub(crate) struct LoopInner {
@@ -37,10 +38,6 @@ pub(crate) struct LoopInner {
     pub(crate) call_soon: Arc<crate::bridge::CallSoonQueue>,
     /// The threads behind `run_in_executor`.
     pub(crate) blocking: crate::blocking::Pool,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// An event loop (asyncio's `new_event_loop()`): worker threads running
@@ -181,7 +178,7 @@ impl EventLoop {
     pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
         let _driving = self.begin_driving("run_until_complete");
         let _context = self.handle.enter();
-        block_on::block_on(future)
+        crate::util::block_on(future)
     }
 
     /// Blocks the calling thread until [`stop`](EventLoop::stop) (or
@@ -218,10 +215,7 @@ impl EventLoop {
         let inner = &self.handle.inner;
         let mut stop = lock(&inner.stop_requested);
         while !*stop {
-            stop = inner
-                .stop_signal
-                .wait(stop)
-                .unwrap_or_else(PoisonError::into_inner);
+            stop = ignore_poison(inner.stop_signal.wait(stop));
         }
         *stop = false;
     }

@@ -18,7 +18,8 @@
 //! that searcher either finds the task or, as the last searcher, re-checks
 //! after it stops searching.
 
-use crate::loom::{AtomicUsize, Mutex, Ordering, fence, lock};
+use crate::loom::{AtomicUsize, Mutex, Ordering, fence};
+use crate::util::lock;
 
 const SEARCHING_MASK: usize = (1 << 16) - 1;
 const UNPARKED_ONE: usize = 1 << 16;

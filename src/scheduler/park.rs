@@ -5,7 +5,8 @@
 //! token and returns at once. Built on the loom-switchable Mutex and
 //! Condvar so the models see it.
 
-use crate::loom::{Arc, AtomicUsize, Condvar, Mutex, Ordering, lock};
+use crate::loom::{Arc, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::util::{ignore_poison, lock};
 
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
@@ -73,10 +74,7 @@ impl Parker {
             }
         }
         loop {
-            guard = match inner.condvar.wait(guard) {
-                Ok(guard) => guard,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            guard = ignore_poison(inner.condvar.wait(guard));
             if inner
                 .state
                 .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)

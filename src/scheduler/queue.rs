@@ -84,7 +84,8 @@ mod imp {
 mod imp {
     use std::collections::VecDeque;
 
-    use crate::loom::{Arc, Mutex, lock};
+    use crate::loom::{Arc, Mutex};
+    use crate::util::lock;
 
     /// A worker's own FIFO queue.
     pub(crate) struct LocalQueue<T>(Arc<Mutex<VecDeque<T>>>);

@@ -83,7 +83,7 @@ impl TaskError {
         TaskError::new(Kind::Cancelled, None, None)
     }
 
-    /// A refusal by a closed loop of something that is not a task.
+    /// Something that is not a task did not run: its loop is closed.
     pub(crate) fn closed_untracked() -> TaskError {
         TaskError::new(Kind::Closed, None, None)
     }
@@ -165,7 +165,7 @@ impl fmt::Display for TaskError {
                 f.write_str("panicked (with a non-string payload)")
             }
             Kind::Closed => f.write_str(
-                "was refused: its event loop is closed (submit work before closing the loop)",
+                "did not run: its event loop is closed (submit work before closing the loop)",
             ),
         }
     }

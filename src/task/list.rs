@@ -14,7 +14,8 @@ use crossbeam_utils::CachePadded;
 
 use super::raw::{self, LinkedTasks, Notified, Schedule};
 use super::{Task, TaskRef, next_task_id};
-use crate::loom::{LOOM, Mutex, lock};
+use crate::loom::{LOOM, Mutex};
+use crate::util::lock;
 
 struct Shard {
     tasks: LinkedTasks,

@@ -25,7 +25,6 @@
 //! - [`new_task`]: allocates a task and returns those three references.
 //! - [`LinkedTasks`]: one shard of the live-task list, an intrusive list
 //!   through the headers' links.
-//! - [`ClosableStack`]: the lock-free list that holds the done callbacks.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -41,7 +40,7 @@ use super::done::DoneCallbacks;
 use super::error::TaskError;
 use super::state::{OnWake, State, ToIdle, ToRunning};
 use super::{Task, TaskRef, context, waker};
-use crate::loom::{AtomicPtr, Ordering, UnsafeCell};
+use crate::loom::UnsafeCell;
 
 /// What runs tasks: the scheduler implements this for its shared state.
 pub(crate) trait Schedule: Send + Sync + 'static {
@@ -518,7 +517,9 @@ impl Header {
         // longer clear it), so nobody writes the slot: it is only read.
         self.join_waker.with(|slot| unsafe {
             if let Some(waker) = (*slot).as_ref() {
-                waker.wake_by_ref();
+                // User code: its panic must not skip the done callbacks,
+                // nor kill the worker completing the task.
+                crate::util::contain_panic(|| waker.wake_by_ref());
             }
         });
     }
@@ -917,96 +918,5 @@ impl LinkedTasks {
     #[cfg(loom)]
     pub(crate) fn len(&self) -> usize {
         self.len
-    }
-}
-
-/// A lock-free stack that is closed exactly once: `push` links a node at the
-/// head with a CAS, `close` swaps the head for a CLOSED marker and returns
-/// what it took. A push that finds the marker gets its value back.
-pub(crate) struct ClosableStack<T> {
-    head: AtomicPtr<Node<T>>,
-}
-
-struct Node<T> {
-    value: T,
-    next: *mut Node<T>,
-}
-
-// SAFETY: the stack owns its values (moving them between threads: T: Send)
-// and only hands each one out once, by value, to the thread that closes it.
-unsafe impl<T: Send> Send for ClosableStack<T> {}
-// SAFETY: as above; `&self` never gives access to a value.
-unsafe impl<T: Send> Sync for ClosableStack<T> {}
-
-impl<T> ClosableStack<T> {
-    /// Marks a stack that was closed; no node lives at this address.
-    fn closed() -> *mut Node<T> {
-        std::ptr::without_provenance_mut(1)
-    }
-
-    pub(crate) fn new() -> ClosableStack<T> {
-        ClosableStack {
-            head: AtomicPtr::new(std::ptr::null_mut()),
-        }
-    }
-
-    /// Adds a value; gives it back when the stack is already closed.
-    pub(crate) fn push(&self, value: T) -> Result<(), T> {
-        let node = Box::into_raw(Box::new(Node {
-            value,
-            next: std::ptr::null_mut(),
-        }));
-        let mut head = self.head.load(Ordering::Acquire);
-        loop {
-            if head == Self::closed() {
-                // SAFETY: the node was never published; we still own it.
-                let node = unsafe { Box::from_raw(node) };
-                return Err(node.value);
-            }
-            // SAFETY: the node is unpublished and ours to write.
-            unsafe { (*node).next = head };
-            match self
-                .head
-                .compare_exchange_weak(head, node, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return Ok(()),
-                Err(actual) => head = actual,
-            }
-        }
-    }
-
-    /// Closes the stack and returns its values in the order they were pushed.
-    pub(crate) fn close(&self) -> Vec<T> {
-        let mut head = self.head.swap(Self::closed(), Ordering::AcqRel);
-        let mut values = Vec::new();
-        if head.is_null() {
-            return values;
-        }
-        debug_assert!(head != Self::closed(), "stack closed twice");
-        while !head.is_null() {
-            // SAFETY: the swap made us the only owner of every node in the list.
-            let node = unsafe { Box::from_raw(head) };
-            head = node.next;
-            values.push(node.value);
-        }
-        values.reverse();
-        values
-    }
-
-    /// Whether the stack was closed.
-    #[cfg(test)]
-    pub(crate) fn is_closed(&self) -> bool {
-        self.head.load(Ordering::Acquire) == Self::closed()
-    }
-}
-
-impl<T> Drop for ClosableStack<T> {
-    fn drop(&mut self) {
-        let mut head = self.head.load(Ordering::Acquire);
-        while !head.is_null() && head != Self::closed() {
-            // SAFETY: dropping the stack makes us the only owner of its nodes.
-            let node = unsafe { Box::from_raw(head) };
-            head = node.next;
-        }
     }
 }

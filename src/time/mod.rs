@@ -26,8 +26,10 @@
 //! });
 //! ```
 
+mod error;
 mod sleep;
 mod timeout;
 
+pub use error::{ResultTimeoutError, TimeoutError};
 pub use sleep::{Sleep, sleep, sleep_until};
-pub use timeout::{Timeout, TimeoutError, timeout, timeout_at, wait_for};
+pub use timeout::{Timeout, timeout, timeout_at, wait_for};

@@ -1,50 +1,13 @@
 //! `timeout` and `wait_for`: bound a future by a deadline.
 
-use std::error::Error;
 use std::fmt;
 use std::future::{Future, IntoFuture};
-use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use super::TimeoutError;
 use super::sleep::{Sleep, sleep, sleep_until};
-
-/// The deadline of a [`timeout`] or [`wait_for`] passed before the future
-/// completed (asyncio's `TimeoutError`).
-///
-/// It converts into an [`io::Error`] of kind [`io::ErrorKind::TimedOut`], so
-/// `?` works in functions returning `io::Result`.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-///
-/// evloop::run(async {
-///     let never = std::future::pending::<()>();
-///     let error = evloop::timeout(Duration::from_millis(1), never).await.unwrap_err();
-///     assert_eq!(error.to_string(), "the operation timed out");
-///     let io_error: std::io::Error = error.into();
-///     assert_eq!(io_error.kind(), std::io::ErrorKind::TimedOut);
-/// });
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TimeoutError(());
-
-impl fmt::Display for TimeoutError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the operation timed out")
-    }
-}
-
-impl Error for TimeoutError {}
-
-impl From<TimeoutError> for io::Error {
-    fn from(error: TimeoutError) -> io::Error {
-        io::Error::new(io::ErrorKind::TimedOut, error)
-    }
-}
 
 /// Runs `future` with a time limit of `duration` (asyncio's
 /// `asyncio.timeout`).
@@ -174,7 +137,7 @@ impl<F: Future> Future for Timeout<F> {
         match Pin::new(&mut this.sleep).poll(cx) {
             Poll::Ready(()) => {
                 future.set(None);
-                Poll::Ready(Err(TimeoutError(())))
+                Poll::Ready(Err(TimeoutError::default()))
             }
             Poll::Pending => Poll::Pending,
         }

@@ -75,3 +75,21 @@ pub fn event_loop(workers: usize, name: &str) -> evloop::EventLoop {
         .build()
         .expect("loop starts")
 }
+
+/// A waker that panics when woken: user code a loop thread must survive.
+pub fn panicking_waker() -> std::task::Waker {
+    struct Panics;
+    impl std::task::Wake for Panics {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics when woken");
+        }
+    }
+    std::task::Waker::from(Arc::new(Panics))
+}
+
+/// Polls `future` once with `waker`, which it keeps if pending, and
+/// asserts that it is pending.
+pub fn assert_pending_with<F: Future + Unpin>(future: &mut F, waker: &std::task::Waker) {
+    let mut cx = Context::from_waker(waker);
+    assert!(Pin::new(future).poll(&mut cx).is_pending());
+}

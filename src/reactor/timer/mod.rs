@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use super::lock;
+use crate::util::lock_std as lock;
 use wheel::{Key, Wheel};
 
 /// Pending cancellations that make a registering thread wake the reactor so
