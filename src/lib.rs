@@ -33,7 +33,7 @@
 //! | `loop.close()` | `EventLoop::close()`, `EventLoop::shutdown_timeout(d)` |
 //! | `asyncio.get_running_loop()` | `Handle::current()`, `Handle::try_current()` |
 //! | `asyncio.create_task(c)`, `loop.create_task(c)` | `evloop::spawn(f)`, `Handle::spawn(f)` |
-//! | `create_task(c, name="x")` | `task::Builder::new().name("x").spawn(f)` |
+//! | `create_task(c, name="x")` | `TaskBuilder::new().name("x").spawn(f)` |
 //! | `Task.cancel()` / `cancelled()` / `done()` | `Task::cancel()` / `cancelled()` / `done()` |
 //! | `Task.result()` | `task.await`, `Task::try_result()` |
 //! | `Task.add_done_callback(cb)` | `Task::add_done_callback(cb)` |
@@ -70,37 +70,34 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
-mod loom;
-
-pub mod runtime;
-mod scheduler;
-pub mod task;
-
-// Reactor thread, timers and network IO.
-pub mod net;
-mod reactor;
-pub mod time;
-
-// Thread-loop bridge and blocking pool.
+// The layers, from the bottom up: a module names only modules listed
+// before it. `runtime` assembles the parts listed before it into a loop;
+// the modules after it are built on the loop.
 mod blocking;
 pub mod bridge;
-
-// asyncio's combinators and synchronization primitives.
+mod callbacks;
 pub mod combinators;
+mod loom;
+pub mod net;
+mod reactor;
+pub mod runtime;
+mod scheduler;
 pub mod sync;
+pub mod task;
+pub mod time;
 
 // Entry points for the loom models in `loom-tests/`.
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_hooks;
 
-pub use blocking::to_thread;
-pub use bridge::{CallbackHandle, ConcurrentFuture};
+pub use bridge::ConcurrentFuture;
+pub use callbacks::CallbackHandle;
 pub use combinators::{
     AsCompletedError, EmptyWaitError, GroupError, Promise, ReturnWhen, TaskGroup, as_completed,
     gather, gather_settled, shield, wait,
 };
 pub use net::{open_connection, start_server};
-pub use runtime::{Builder, EventLoop, Handle, run};
-pub use task::{Task, TaskError, TaskRef, all_tasks, current_task, spawn, yield_now};
+pub use runtime::{Builder, EnterGuard, EventLoop, Handle, run, to_thread};
+pub use task::{Task, TaskBuilder, TaskError, TaskRef, all_tasks, current_task, spawn, yield_now};
 pub use time::{TimeoutError, sleep, sleep_until, timeout, wait_for};

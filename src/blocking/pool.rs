@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::runtime::Handle;
+use crate::task::context::{self, EnteredLoop};
 
 /// A job queued on the pool: either runs, or is refused by a closing loop.
 pub(crate) trait Job: Send + 'static {
@@ -91,8 +91,8 @@ impl Pool {
 
     /// Hands `job` to a pool thread (starting one if none is free and the
     /// limit allows), or queues it. On a closed pool the job is refused.
-    /// New threads run with `handle` as their current loop.
-    pub(crate) fn submit(&self, job: Box<dyn Job>, handle: &Handle) {
+    /// New threads run in the loop that `entered` gives.
+    pub(crate) fn submit(&self, job: Box<dyn Job>, entered: impl FnOnce() -> EnteredLoop) {
         let mut state = lock(&self.shared.state);
         if state.shutdown {
             drop(state);
@@ -113,7 +113,7 @@ impl Pool {
         state.threads += 1;
         state.running += 1;
         drop(state);
-        if let Err((err, job)) = self.spawn_thread(job, handle) {
+        if let Err((err, job)) = self.spawn_thread(job, entered()) {
             // The OS refused a thread: queue the job for a thread that
             // exists, or refuse it when there is none.
             let mut state = lock(&self.shared.state);
@@ -132,18 +132,16 @@ impl Pool {
     fn spawn_thread(
         &self,
         first: Box<dyn Job>,
-        handle: &Handle,
+        entered: EnteredLoop,
     ) -> Result<(), (io::Error, Box<dyn Job>)> {
         // The job travels through a slot so that a failed spawn gives it back.
         let slot = Arc::new(Mutex::new(Some(first)));
         let shared = self.shared.clone();
-        let handle = handle.clone();
         let job = slot.clone();
         let spawned = thread::Builder::new()
             .name(format!("{}-blocking", self.shared.thread_name))
             .spawn(move || {
-                let _context = handle.enter();
-                drop(handle);
+                let _context = context::enter(entered);
                 let first = job.lock().unwrap_or_else(PoisonError::into_inner).take();
                 drop(job);
                 shared.run_thread(first);

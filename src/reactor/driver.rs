@@ -8,6 +8,7 @@ use mio::{Events, Poll};
 
 use super::timer::Timers;
 use super::{Handle, lock};
+use crate::scheduler::WakeBatch;
 
 /// Events read from the OS poller per iteration.
 const EVENTS_CAPACITY: usize = 1024;
@@ -64,9 +65,9 @@ fn wake_batch(wakers: &mut Vec<Waker>) {
     if wakers.is_empty() {
         return;
     }
-    crate::scheduler::batch_wakeups(|| {
-        for waker in wakers.drain(..) {
-            waker.wake();
-        }
-    });
+    let batch = WakeBatch::open();
+    for waker in wakers.drain(..) {
+        waker.wake();
+    }
+    batch.flush();
 }

@@ -18,7 +18,6 @@
 //! switch: it runs on a real OS thread blocked in the OS poller, which loom
 //! cannot model.
 
-mod callbacks;
 mod driver;
 pub(crate) mod io;
 pub(crate) mod timer;
@@ -29,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-pub(crate) use callbacks::CallbackQueue;
+use crate::task::context;
 
 /// Locks a reactor mutex, ignoring poisoning: no user code runs under a
 /// reactor lock, and every critical section leaves its data consistent.
@@ -50,7 +49,6 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     /// Timers held by the wheel after the reactor's last iteration.
     timers_in_wheel: AtomicUsize,
-    callbacks: CallbackQueue,
 }
 
 /// A reference to a running reactor, usable from any thread.
@@ -94,9 +92,9 @@ impl Handle {
         self.shared.shutdown.load(Ordering::Acquire)
     }
 
-    /// The loop's queue of timed callbacks.
-    pub(crate) fn callbacks(&self) -> &CallbackQueue {
-        &self.shared.callbacks
+    /// This reactor as the thread's context holds it (see [`current`]).
+    pub(crate) fn as_context_part(&self) -> Arc<dyn std::any::Any + Send + Sync> {
+        self.shared.clone()
     }
 
     fn wake_reactor(&self) {
@@ -128,7 +126,6 @@ impl Reactor {
             clock: timer::Clock::new(),
             shutdown: AtomicBool::new(false),
             timers_in_wheel: AtomicUsize::new(0),
-            callbacks: CallbackQueue::default(),
         });
         let handle = Handle { shared };
         let thread_handle = handle.clone();
@@ -174,19 +171,17 @@ impl Drop for Reactor {
     }
 }
 
-/// The reactor of the event loop the current thread runs in.
+/// The reactor of the event loop the current thread is in.
 ///
 /// # Panics
 ///
-/// Panics outside an event loop, with the loop's "no current loop" message.
+/// Outside an event loop, with the "no current loop" message.
 #[track_caller]
 pub(crate) fn current() -> Handle {
-    #[cfg(test)]
-    if let Some(handle) = tests::current_override() {
-        return handle;
+    let shared = context::with_current(|entered| entered.map(|entered| entered.reactor.clone()));
+    match shared.map(Arc::downcast::<Shared>) {
+        Some(Ok(shared)) => Handle { shared },
+        Some(Err(_)) => unreachable!("a loop's reactor part is always a reactor"),
+        None => context::no_current_loop(),
     }
-    crate::runtime::Handle::current().reactor().clone()
 }
-
-#[cfg(test)]
-mod tests;
