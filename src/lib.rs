@@ -32,6 +32,7 @@
 //! | `loop.run_forever()` / `loop.stop()` | `EventLoop::run_forever()` / `Handle::stop()` |
 //! | `loop.close()` | `EventLoop::close()`, `EventLoop::shutdown_timeout(d)` |
 //! | `asyncio.get_running_loop()` | `Handle::current()`, `Handle::try_current()` |
+//! | `asyncio.set_event_loop(loop)` | `let _guard = handle.enter();` |
 //! | `asyncio.create_task(c)`, `loop.create_task(c)` | `evloop::spawn(f)`, `Handle::spawn(f)` |
 //! | `create_task(c, name="x")` | `TaskBuilder::new().name("x").spawn(f)` |
 //! | `Task.cancel()` / `cancelled()` / `done()` | `Task::cancel()` / `cancelled()` / `done()` |

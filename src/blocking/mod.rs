@@ -1,5 +1,6 @@
-//! The blocking pool behind [`Handle::run_in_executor`](crate::Handle::run_in_executor) and [`to_thread`](crate::to_thread)
-//! (asyncio's default `ThreadPoolExecutor`).
+//! The blocking pool behind
+//! [`Handle::run_in_executor`](crate::Handle::run_in_executor) and
+//! [`to_thread`](crate::to_thread) (asyncio's default `ThreadPoolExecutor`).
 //!
 //! Blocking closures run on threads of their own, named
 //! `"<name>-blocking"`, so that the workers stay free for tasks. The pool

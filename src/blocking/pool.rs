@@ -63,11 +63,6 @@ fn lock(mutex: &Mutex<State>) -> MutexGuard<'_, State> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-thread_local! {
-    /// The pool whose job this thread runs, if it is a pool thread.
-    static CURRENT_POOL: std::cell::Cell<*const Shared> = const { std::cell::Cell::new(std::ptr::null()) };
-}
-
 impl Pool {
     pub(crate) fn new(max_threads: usize, keep_alive: Duration, thread_name: String) -> Pool {
         Pool {
@@ -176,7 +171,10 @@ impl Pool {
     /// until `deadline`. Returns false when jobs were still running then.
     pub(crate) fn wait_for_running_jobs(&self, deadline: Option<Instant>) -> bool {
         let shared = &*self.shared;
-        let own = usize::from(CURRENT_POOL.with(|p| std::ptr::eq(p.get(), shared)));
+        let own = usize::from(std::ptr::eq(
+            context::blocking_pool(),
+            (shared as *const Shared).cast(),
+        ));
         let mut state = lock(&shared.state);
         while state.running > own {
             state = match deadline {
@@ -205,7 +203,7 @@ impl Shared {
     /// A pool thread's life: `first` (already counted as running), then
     /// queued jobs, then waiting for more up to the keep-alive.
     fn run_thread(&self, first: Option<Box<dyn Job>>) {
-        CURRENT_POOL.with(|p| p.set(self));
+        context::set_blocking_pool((self as *const Shared).cast());
         if let Some(job) = first {
             job.run();
         }
@@ -241,7 +239,7 @@ impl Shared {
         }
         state.threads -= 1;
         drop(state);
-        CURRENT_POOL.with(|p| p.set(std::ptr::null()));
+        context::set_blocking_pool(std::ptr::null());
     }
 }
 

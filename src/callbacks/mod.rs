@@ -58,7 +58,7 @@ impl Callbacks {
         Callbacks {
             scheduler,
             ready: Arc::new(ReadyQueue::new()),
-            timed: Arc::new(TimedQueue::default()),
+            timed: Arc::new(TimedQueue::new()),
         }
     }
 

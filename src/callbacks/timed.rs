@@ -4,12 +4,11 @@
 //! runs them (see the protocol in `callbacks/mod.rs`).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use super::CallbackHandle;
 use super::ready::{Pushed, ReadyQueue};
-use crate::loom::lock;
+use crate::loom::{Mutex, lock};
 
 /// Position of a callback in the queue.
 pub(crate) type CallbackKey = (Instant, u64);
@@ -21,7 +20,6 @@ struct State {
 }
 
 /// One loop's timed callbacks.
-#[derive(Default)]
 pub(crate) struct TimedQueue {
     state: Mutex<State>,
 }
@@ -35,6 +33,12 @@ impl std::fmt::Debug for TimedQueue {
 }
 
 impl TimedQueue {
+    pub(crate) fn new() -> TimedQueue {
+        TimedQueue {
+            state: Mutex::new(State::default()),
+        }
+    }
+
     /// Queues `callback` to become due at `when`.
     pub(crate) fn schedule(&self, when: Instant, callback: CallbackHandle) -> CallbackKey {
         let mut state = lock(&self.state);
@@ -79,7 +83,7 @@ impl TimedQueue {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use crate::callbacks::ready::Drainer;
@@ -96,7 +100,7 @@ mod tests {
 
     #[test]
     fn due_callbacks_move_in_deadline_then_scheduling_order() {
-        let timed = TimedQueue::default();
+        let timed = TimedQueue::new();
         let ready = Arc::new(ReadyQueue::new());
         let log = Arc::new(Mutex::new(Vec::new()));
         let now = Instant::now();
@@ -111,7 +115,7 @@ mod tests {
 
     #[test]
     fn a_panicking_callback_does_not_stop_the_others() {
-        let timed = TimedQueue::default();
+        let timed = TimedQueue::new();
         let ready = Arc::new(ReadyQueue::new());
         let log = Arc::new(Mutex::new(Vec::new()));
         let now = Instant::now();
@@ -127,7 +131,7 @@ mod tests {
 
     #[test]
     fn removed_callback_never_moves() {
-        let timed = TimedQueue::default();
+        let timed = TimedQueue::new();
         let ready = Arc::new(ReadyQueue::new());
         let now = Instant::now();
         let key = timed.schedule(now, CallbackHandle::with_closure(|| panic!("must not run")));

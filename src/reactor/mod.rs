@@ -11,8 +11,14 @@
 //! One iteration of the reactor ([`driver`]): poll; record the IO events and
 //! collect the wakers they free; apply queued timer operations and collect
 //! the wakers of expired timers; then, with no lock held, wake the whole
-//! batch. A wake from this thread pushes the task into the scheduler's global
-//! injector, so the batch reaches the workers in one burst.
+//! batch inside a `scheduler::WakeBatch`: each woken task goes into its
+//! scheduler's global injector, and each loop's workers are notified once
+//! for the batch, so it reaches them in one burst.
+//!
+//! The reactor keeps only IO and timers; the loop's callbacks (`call_later`
+//! and friends) live in `callbacks/`. Code finds the reactor of the loop it
+//! runs in through the thread's context ([`current`]); the reactor itself
+//! names nothing above the scheduler.
 //!
 //! The reactor's internals use `std::sync` directly rather than the loom
 //! switch: it runs on a real OS thread blocked in the OS poller, which loom

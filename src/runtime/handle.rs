@@ -17,8 +17,9 @@ use crate::callbacks::CallbackHandle;
 use crate::task::{Task, TaskBuilder};
 
 /// A reference to an event loop, cheap to clone, usable from any thread:
-/// spawn tasks, stop the loop, and (see the bridge) submit work from plain
-/// threads.
+/// spawn tasks, schedule callbacks, submit work from plain threads and wait
+/// for it ([`run_coroutine_threadsafe`](Handle::run_coroutine_threadsafe)),
+/// run blocking closures, stop the loop, and [`enter`](Handle::enter) it.
 ///
 /// # Examples
 ///

@@ -1,14 +1,15 @@
 //! The thread's context: the one thread-local of evloop, holding what a
 //! thread is doing for a loop. The loop it is in (`Handle::enter`), whether
-//! it drives one (`run_until_complete`, `run_forever`), the worker it is, the
-//! task it polls, and the scheduler wake-ups it holds back while it wakes a
-//! batch of tasks.
+//! it drives one (`run_until_complete`, `run_forever`), the worker or
+//! blocking-pool thread it is, the task it polls, and the scheduler wake-ups
+//! it holds back while it wakes a batch of tasks.
 //!
 //! It sits in the task system, the lowest layer that keeps per-thread state,
 //! so that each layer reads its own part without naming the layers above
 //! it. A part that belongs to a higher layer is kept here in a form this
 //! layer can hold (an untyped pointer, a `dyn Any`) and read back, typed, by
 //! the layer that owns it: `scheduler::worker` (the worker),
+//! `blocking::pool` (the pool),
 //! `reactor::current` (the reactor), `runtime::context` (the loop's handle
 //! and the driving flag). Every part is set through a guard that restores the
 //! previous value when dropped, so contexts nest.
@@ -32,6 +33,9 @@ struct Context {
     /// The worker this thread is (a `scheduler::worker::WorkerCtx`), for its
     /// whole life; null on other threads.
     worker: Cell<*const ()>,
+    /// The blocking pool this thread belongs to (a `blocking::pool::Shared`),
+    /// while it is a pool thread; null on other threads.
+    blocking_pool: Cell<*const ()>,
     /// The task this thread is polling (or dropping).
     task: Cell<Option<NonNull<Header>>>,
     /// While a wake batch is open, the schedulers that were handed work
@@ -44,6 +48,7 @@ thread_local_const! {
         current: RefCell::new(None),
         driving: Cell::new(false),
         worker: Cell::new(std::ptr::null()),
+        blocking_pool: Cell::new(std::ptr::null()),
         task: Cell::new(None),
         wake_batch: RefCell::new(None),
     };
@@ -127,6 +132,17 @@ pub(crate) fn worker() -> *const () {
 /// clears it before the worker it points to goes away.
 pub(crate) fn set_worker(worker: *const ()) {
     let _ = with(|cx| cx.worker.set(worker));
+}
+
+/// The blocking pool this thread belongs to, as stored by
+/// [`set_blocking_pool`]; null when none. Only compared, never read through.
+pub(crate) fn blocking_pool() -> *const () {
+    with(|cx| cx.blocking_pool.get()).unwrap_or(std::ptr::null())
+}
+
+/// Records (or, with null, clears) the blocking pool this thread belongs to.
+pub(crate) fn set_blocking_pool(pool: *const ()) {
+    let _ = with(|cx| cx.blocking_pool.set(pool));
 }
 
 /// Restores the previous current task when dropped.
