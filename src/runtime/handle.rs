@@ -82,7 +82,7 @@ impl Handle {
     ///
     /// On a closed loop the future is dropped and the returned
     /// `ConcurrentFuture` is already done with a "loop closed"
-    /// [`TaskError`].
+    /// [`TaskError`](crate::TaskError).
     ///
     /// # Examples
     ///
@@ -274,7 +274,7 @@ impl Handle {
     /// Runs the blocking closure `work` on the loop's blocking pool, from
     /// any thread (asyncio's `loop.run_in_executor(None, work)`), and
     /// returns the [`Task`] that waits for it: awaiting it yields the
-    /// closure's value, or a panic [`TaskError`] carrying the payload.
+    /// closure's value, or a panic [`TaskError`](crate::TaskError) carrying the payload.
     ///
     /// Cancelling the task before the closure started means it never
     /// starts; a closure that is running cannot be stopped, its value is
