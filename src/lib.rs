@@ -32,8 +32,9 @@
 //! | `loop.run_forever()` / `loop.stop()` | `EventLoop::run_forever()` / `Handle::stop()` |
 //! | `loop.close()` | `EventLoop::close()`, `EventLoop::shutdown_timeout(d)` |
 //! | `asyncio.get_running_loop()` | `Handle::current()`, `Handle::try_current()` |
+//! | `asyncio.set_event_loop(loop)` | `let _guard = handle.enter();` |
 //! | `asyncio.create_task(c)`, `loop.create_task(c)` | `evloop::spawn(f)`, `Handle::spawn(f)` |
-//! | `create_task(c, name="x")` | `task::Builder::new().name("x").spawn(f)` |
+//! | `create_task(c, name="x")` | `TaskBuilder::new().name("x").spawn(f)` |
 //! | `Task.cancel()` / `cancelled()` / `done()` | `Task::cancel()` / `cancelled()` / `done()` |
 //! | `Task.result()` | `task.await`, `Task::try_result()` |
 //! | `Task.add_done_callback(cb)` | `Task::add_done_callback(cb)` |
@@ -70,39 +71,48 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+// The layers, from the bottom up: a module names only modules above it in
+// this list. `runtime` assembles the parts before it into a loop; the
+// modules after it are built on the loop.
 mod loom;
+
 mod util;
 
-pub mod runtime;
-mod scheduler;
 pub mod task;
 
-// Reactor thread, timers and network IO.
-pub mod net;
+mod scheduler;
+
 mod reactor;
+
 pub mod time;
 
-// Thread-loop bridge and blocking pool.
 mod blocking;
+
+mod callbacks;
+
 pub mod bridge;
 
-// asyncio's combinators and synchronization primitives.
-pub mod combinators;
+pub mod runtime;
+
+pub mod net;
+
 pub mod sync;
+
+pub mod combinators;
 
 // Entry points for the loom models in `loom-tests/`.
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_hooks;
 
-pub use blocking::to_thread;
-pub use bridge::{CallbackHandle, ConcurrentFuture};
+pub use bridge::ConcurrentFuture;
+pub use callbacks::CallbackHandle;
 pub use combinators::{
     Promise, ReturnWhen, TaskGroup, as_completed, gather, gather_settled, shield, wait,
 };
 pub use net::{open_connection, start_server};
-pub use runtime::{Builder, EventLoop, Handle, run};
-pub use task::{Task, TaskRef, all_tasks, current_task, spawn, yield_now};
+pub use runtime::{Builder, EnterGuard, EventLoop, Handle, run, to_thread};
+pub use task::{Task, TaskBuilder, TaskRef, all_tasks, current_task, spawn, yield_now};
 pub use time::{sleep, sleep_until, timeout, wait_for};
 
 // Every public error type, named for what it means.

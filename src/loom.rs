@@ -84,7 +84,3 @@ macro_rules! thread_local_const {
 }
 
 pub(crate) use thread_local_const;
-
-// The poison-ignoring `lock` moved to `crate::util`; this path stays for
-// the modules that still import it from here until they switch.
-pub(crate) use crate::util::lock;

@@ -154,7 +154,38 @@ fn handle_current_outside_a_loop_panics_with_a_clear_message() {
         message.contains("no current evloop event loop"),
         "{message}"
     );
+    assert!(message.contains("handle.enter()"), "{message}");
     assert!(evloop::Handle::try_current().is_none());
+}
+
+/// The name of the worker thread that runs a task spawned with
+/// `evloop::spawn` on the calling thread's current loop.
+fn current_loop_worker_name() -> String {
+    let task = evloop::spawn(async { std::thread::current().name().unwrap().to_owned() });
+    evloop::Handle::current()
+        .run_coroutine_threadsafe(task)
+        .result()
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn entering_a_loop_makes_it_current_until_the_guard_drops_and_guards_nest() {
+    let outer = event_loop(1, "lcenterouter");
+    let inner = event_loop(1, "lcenterinner");
+    assert!(evloop::Handle::try_current().is_none());
+    {
+        let _outer = outer.handle().enter();
+        assert!(current_loop_worker_name().starts_with("lcenterouter-worker"));
+        {
+            let _inner = inner.handle().enter();
+            assert!(current_loop_worker_name().starts_with("lcenterinner-worker"));
+        }
+        assert!(current_loop_worker_name().starts_with("lcenterouter-worker"));
+    }
+    assert!(evloop::Handle::try_current().is_none());
+    outer.close();
+    inner.close();
 }
 
 #[test]

@@ -104,7 +104,7 @@ fn a_task_can_cancel_itself_and_finishes_at_its_next_await() {
 #[test]
 fn cancel_error_names_the_task() {
     let lp = event_loop(1, "cancel6");
-    let task = evloop::task::Builder::new()
+    let task = evloop::task::TaskBuilder::new()
         .name("sleepy")
         .spawn_on(std::future::pending::<()>(), &lp.handle());
     task.cancel();

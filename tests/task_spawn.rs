@@ -92,11 +92,31 @@ fn unnamed_tasks_are_numbered_and_named_tasks_keep_their_name() {
         let b = evloop::spawn(async {});
         assert_eq!(a.name(), format!("Task-{}", a.id()));
         assert!(b.id() > a.id());
-        let named = evloop::task::Builder::new()
+        let named = evloop::task::TaskBuilder::new()
             .name("fetch")
             .spawn(async { evloop::current_task().unwrap().name().into_owned() });
         assert_eq!(named.name(), "fetch");
         assert_eq!(named.await.unwrap(), "fetch");
+    });
+}
+
+#[test]
+#[allow(deprecated)]
+fn the_old_task_builder_name_still_spawns_named_tasks() {
+    evloop::run(async {
+        let named = evloop::task::Builder::new().name("old").spawn(async { 1 });
+        assert_eq!(named.name(), "old");
+        assert_eq!(named.await.unwrap(), 1);
+    });
+}
+
+#[test]
+fn the_old_task_module_paths_still_spawn_and_list_tasks() {
+    evloop::run(async {
+        let task = evloop::task::spawn(async { evloop::task::current_task().map(|t| t.id()) });
+        let id = task.id();
+        assert!(evloop::task::all_tasks().iter().any(|t| t.id() == id));
+        assert_eq!(task.await.unwrap(), Some(id));
     });
 }
 
@@ -118,7 +138,7 @@ fn current_task_is_the_running_task_and_none_outside() {
 fn all_tasks_lists_live_tasks_only() {
     evloop::run(async {
         let (release_tx, release_rx) = oneshot_pair();
-        let waiting = evloop::task::Builder::new()
+        let waiting = evloop::task::TaskBuilder::new()
             .name("waiting")
             .spawn(async move {
                 let _ = release_rx.await;

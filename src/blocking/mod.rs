@@ -1,5 +1,6 @@
-//! The blocking pool behind [`Handle::run_in_executor`] and [`to_thread`]
-//! (asyncio's default `ThreadPoolExecutor`).
+//! The blocking pool behind
+//! [`Handle::run_in_executor`](crate::Handle::run_in_executor) and
+//! [`to_thread`](crate::to_thread) (asyncio's default `ThreadPoolExecutor`).
 //!
 //! Blocking closures run on threads of their own, named
 //! `"<name>-blocking"`, so that the workers stay free for tasks. The pool
@@ -28,7 +29,10 @@ use std::task::{Context, Poll};
 
 pub(crate) use pool::Pool;
 
-use crate::runtime::Handle;
+use std::sync::Arc;
+
+use crate::scheduler;
+use crate::task::context::EnteredLoop;
 use crate::task::{Task, TaskError};
 
 /// A closure and the channel its outcome goes back through.
@@ -80,74 +84,23 @@ impl<R> Future for WaitForJob<R> {
     }
 }
 
-impl Handle {
-    /// Runs the blocking closure `work` on the loop's blocking pool, from
-    /// any thread (asyncio's `loop.run_in_executor(None, work)`), and
-    /// returns the [`Task`] that waits for it: awaiting it yields the
-    /// closure's value, or a panic [`TaskError`] carrying the payload.
-    ///
-    /// Cancelling the task before the closure started means it never
-    /// starts; a closure that is running cannot be stopped, its value is
-    /// dropped when it returns. On a closed loop the task is already done
-    /// with a "loop closed" error.
-    ///
-    /// The pool runs each closure on a thread named `"<name>-blocking"`,
-    /// starting threads as needed up to
-    /// [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads)
-    /// (further closures wait their turn); a thread idle for
-    /// [`Builder::thread_keep_alive`](crate::Builder::thread_keep_alive)
-    /// exits. Closing the loop waits for the running closures (within the
-    /// [`shutdown_timeout`](crate::EventLoop::shutdown_timeout), if one is
-    /// given) and refuses the queued ones.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// evloop::run(async {
-    ///     let handle = evloop::Handle::current();
-    ///     let name = handle
-    ///         .run_in_executor(|| std::thread::current().name().map(str::to_owned))
-    ///         .await
-    ///         .unwrap();
-    ///     assert_eq!(name.as_deref(), Some("evloop-blocking"));
-    /// });
-    /// ```
-    pub fn run_in_executor<F, R>(&self, work: F) -> Task<R>
-    where
-        F: FnOnce() -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        let (sender, receiver) = oneshot::channel();
-        let task = self.spawn_named(WaitForJob { receiver }, None);
-        if !task.done() {
-            self.inner
-                .blocking
-                .submit(Box::new(BlockingJob { work, sender }), self);
-        }
-        task
-    }
-}
-
-/// Runs the blocking closure `work` on the current loop's blocking pool
-/// (asyncio's `asyncio.to_thread`); see [`Handle::run_in_executor`].
-///
-/// # Panics
-///
-/// Outside a loop (use [`Handle::run_in_executor`] there).
-///
-/// # Examples
-///
-/// ```
-/// let total = evloop::run(async {
-///     evloop::to_thread(|| (1..=100).sum::<u64>()).await.unwrap()
-/// });
-/// assert_eq!(total, 5050);
-/// ```
-#[track_caller]
-pub fn to_thread<F, R>(work: F) -> Task<R>
+/// Runs the blocking closure `work` on `pool` and returns the task, spawned
+/// on `scheduler`, that waits for it. Pool threads started for it are in
+/// the loop `entered`.
+pub(crate) fn run_in_executor<F, R>(
+    pool: &Pool,
+    scheduler: &Arc<scheduler::Shared>,
+    entered: impl FnOnce() -> EnteredLoop,
+    work: F,
+) -> Task<R>
 where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    Handle::current().run_in_executor(work)
+    let (sender, receiver) = oneshot::channel();
+    let task = scheduler.spawn(WaitForJob { receiver }, None);
+    if !task.done() {
+        pool.submit(Box::new(BlockingJob { work, sender }), entered);
+    }
+    task
 }

@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::runtime::Handle;
+use crate::task::context::{self, EnteredLoop};
 use crate::util::{ignore_poison, lock_std as lock};
 
 /// A job queued on the pool: either runs, or is refused by a closing loop.
@@ -60,11 +60,6 @@ pub(crate) struct Pool {
     shared: Arc<Shared>,
 }
 
-thread_local! {
-    /// The pool whose job this thread runs, if it is a pool thread.
-    static CURRENT_POOL: std::cell::Cell<*const Shared> = const { std::cell::Cell::new(std::ptr::null()) };
-}
-
 impl Pool {
     pub(crate) fn new(max_threads: usize, keep_alive: Duration, thread_name: String) -> Pool {
         Pool {
@@ -88,8 +83,8 @@ impl Pool {
 
     /// Hands `job` to a pool thread (starting one if none is free and the
     /// limit allows), or queues it. On a closed pool the job is refused.
-    /// New threads run with `handle` as their current loop.
-    pub(crate) fn submit(&self, job: Box<dyn Job>, handle: &Handle) {
+    /// New threads run in the loop that `entered` gives.
+    pub(crate) fn submit(&self, job: Box<dyn Job>, entered: impl FnOnce() -> EnteredLoop) {
         let mut state = lock(&self.shared.state);
         if state.shutdown {
             drop(state);
@@ -110,7 +105,7 @@ impl Pool {
         state.threads += 1;
         state.running += 1;
         drop(state);
-        if let Err((err, job)) = self.spawn_thread(job, handle) {
+        if let Err((err, job)) = self.spawn_thread(job, entered()) {
             // The OS refused a thread: queue the job for a thread that
             // exists, or refuse it when there is none.
             let mut state = lock(&self.shared.state);
@@ -129,18 +124,16 @@ impl Pool {
     fn spawn_thread(
         &self,
         first: Box<dyn Job>,
-        handle: &Handle,
+        entered: EnteredLoop,
     ) -> Result<(), (io::Error, Box<dyn Job>)> {
         // The job travels through a slot so that a failed spawn gives it back.
         let slot = Arc::new(Mutex::new(Some(first)));
         let shared = self.shared.clone();
-        let handle = handle.clone();
         let job = slot.clone();
         let spawned = thread::Builder::new()
             .name(format!("{}-blocking", self.shared.thread_name))
             .spawn(move || {
-                let _context = handle.enter();
-                drop(handle);
+                let _context = context::enter(entered);
                 let first = lock(&job).take();
                 drop(job);
                 shared.run_thread(first);
@@ -175,7 +168,10 @@ impl Pool {
     /// until `deadline`. Returns false when jobs were still running then.
     pub(crate) fn wait_for_running_jobs(&self, deadline: Option<Instant>) -> bool {
         let shared = &*self.shared;
-        let own = usize::from(CURRENT_POOL.with(|p| std::ptr::eq(p.get(), shared)));
+        let own = usize::from(std::ptr::eq(
+            context::blocking_pool(),
+            (shared as *const Shared).cast(),
+        ));
         let mut state = lock(&shared.state);
         while state.running > own {
             state = match deadline {
@@ -197,7 +193,7 @@ impl Shared {
     /// A pool thread's life: `first` (already counted as running), then
     /// queued jobs, then waiting for more up to the keep-alive.
     fn run_thread(&self, first: Option<Box<dyn Job>>) {
-        CURRENT_POOL.with(|p| p.set(self));
+        context::set_blocking_pool((self as *const Shared).cast());
         if let Some(job) = first {
             job.run();
         }
@@ -231,7 +227,7 @@ impl Shared {
         }
         state.threads -= 1;
         drop(state);
-        CURRENT_POOL.with(|p| p.set(std::ptr::null()));
+        context::set_blocking_pool(std::ptr::null());
     }
 }
 

@@ -30,13 +30,12 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc as StdArc;
 use std::sync::Weak;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::loom::{Arc, AtomicU8, Ordering};
-use crate::runtime::LoopInner;
+use crate::scheduler;
 use crate::task::{TaskError, TaskRef};
 use crate::time::ResultTimeoutError;
 use crate::util::{self, DoneCallbacks, Taken};
@@ -169,9 +168,9 @@ pub struct ConcurrentFuture<T> {
     core: Arc<Core>,
     /// The task doing the work: cancelled by `cancel`, and named in errors.
     task: Option<TaskRef>,
-    /// The loop running the work, to refuse a blocking wait on its own
-    /// worker threads.
-    event_loop: Option<Weak<LoopInner>>,
+    /// The scheduler of the loop running the work, to refuse a blocking
+    /// wait on its own worker threads.
+    event_loop: Option<Weak<scheduler::Shared>>,
     /// The receiver was polled as a future: its blocking `recv` methods may
     /// no longer be used.
     polled: bool,
@@ -181,7 +180,7 @@ pub struct ConcurrentFuture<T> {
 /// completer.
 pub(crate) fn pair<T>(
     task: Option<TaskRef>,
-    event_loop: Option<Weak<LoopInner>>,
+    event_loop: Option<Weak<scheduler::Shared>>,
 ) -> (Completer<T>, ConcurrentFuture<T>) {
     let (sender, receiver) = oneshot::channel();
     let core = Arc::new(Core {
@@ -417,14 +416,9 @@ impl<T> ConcurrentFuture<T> {
         let Some(event_loop) = &self.event_loop else {
             return;
         };
-        if !crate::scheduler::is_worker_thread() {
-            return;
-        }
-        let own = crate::runtime::context::with_current(|current| {
-            current.is_some_and(|handle| {
-                std::ptr::eq(Weak::as_ptr(event_loop), StdArc::as_ptr(&handle.inner))
-            })
-        });
+        let own = event_loop
+            .upgrade()
+            .is_some_and(|scheduler| scheduler::is_worker_of(&scheduler));
         if own {
             panic!(
                 "ConcurrentFuture::{what} was called on a worker thread of the loop that runs \

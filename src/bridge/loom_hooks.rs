@@ -11,8 +11,9 @@
 //!   its close, for models of `call_soon_threadsafe` racing the loop's
 //!   shutdown.
 
-use super::call_soon::{self, Drainer, Pushed};
-use super::{CallbackHandle, ConcurrentFuture, concurrent};
+use super::{ConcurrentFuture, concurrent};
+use crate::callbacks::CallbackHandle;
+use crate::callbacks::ready::{self as call_soon, Drainer, Pushed};
 use crate::task::TaskError;
 
 /// The loop side of a [`ConcurrentFuture`] made by [`concurrent_future`].
@@ -45,17 +46,17 @@ impl<T> Completer<T> {
 /// A loop's queue of ready callbacks, without the loop. Clones share it.
 #[derive(Clone)]
 pub struct CallSoonQueue {
-    queue: std::sync::Arc<call_soon::CallSoonQueue>,
+    queue: std::sync::Arc<call_soon::ReadyQueue>,
 }
 
 /// The drainer a submission asked for (see [`CallSoonQueue::submit`]).
-pub struct CallbackDrainer(Drainer<std::sync::Arc<call_soon::CallSoonQueue>>);
+pub struct CallbackDrainer(Drainer<std::sync::Arc<call_soon::ReadyQueue>>);
 
 impl CallSoonQueue {
     /// An empty, open queue.
     pub fn new() -> CallSoonQueue {
         CallSoonQueue {
-            queue: std::sync::Arc::new(call_soon::CallSoonQueue::new()),
+            queue: std::sync::Arc::new(call_soon::ReadyQueue::new()),
         }
     }
 

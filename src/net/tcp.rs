@@ -861,3 +861,40 @@ impl AsyncWrite for OwnedWriteHalf {
         Poll::Ready(self.shutdown())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_api_for_streams_waits_for_data_and_clears_on_would_block() {
+        crate::run(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let mut buf = [0; 16];
+            let error = server.try_read(&mut buf).unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+            std::future::poll_fn(|cx| server.poll_write_ready(cx))
+                .await
+                .unwrap();
+            client.write_all(b"ready").await.unwrap();
+            loop {
+                std::future::poll_fn(|cx| server.poll_read_ready(cx))
+                    .await
+                    .unwrap();
+                match server.try_read(&mut buf) {
+                    Ok(n) => {
+                        assert_eq!(&buf[..n], b"ready");
+                        break;
+                    }
+                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(error) => panic!("{error}"),
+                }
+            }
+            assert_eq!(server.try_write(b"back").unwrap(), 4);
+        });
+    }
+}

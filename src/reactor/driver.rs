@@ -8,6 +8,7 @@ use mio::{Events, Poll};
 
 use super::Handle;
 use super::timer::Timers;
+use crate::scheduler::WakeBatch;
 use crate::util::lock_std as lock;
 
 /// Events read from the OS poller per iteration.
@@ -65,9 +66,9 @@ fn wake_batch(wakers: &mut Vec<Waker>) {
     if wakers.is_empty() {
         return;
     }
-    crate::scheduler::batch_wakeups(|| {
-        for waker in wakers.drain(..) {
-            waker.wake();
-        }
-    });
+    let batch = WakeBatch::open();
+    for waker in wakers.drain(..) {
+        waker.wake();
+    }
+    batch.flush();
 }

@@ -11,14 +11,19 @@
 //! One iteration of the reactor ([`driver`]): poll; record the IO events and
 //! collect the wakers they free; apply queued timer operations and collect
 //! the wakers of expired timers; then, with no lock held, wake the whole
-//! batch. A wake from this thread pushes the task into the scheduler's global
-//! injector, so the batch reaches the workers in one burst.
+//! batch inside a `scheduler::WakeBatch`: each woken task goes into its
+//! scheduler's global injector, and each loop's workers are notified once
+//! for the batch, so it reaches them in one burst.
+//!
+//! The reactor keeps only IO and timers; the loop's callbacks (`call_later`
+//! and friends) live in `callbacks/`. Code finds the reactor of the loop it
+//! runs in through the thread's context ([`current`]); the reactor itself
+//! names nothing above the scheduler.
 //!
 //! The reactor's internals use `std::sync` directly rather than the loom
 //! switch: it runs on a real OS thread blocked in the OS poller, which loom
 //! cannot model.
 
-mod callbacks;
 mod driver;
 pub(crate) mod io;
 pub(crate) mod timer;
@@ -29,10 +34,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-pub(crate) use callbacks::CallbackQueue;
+use crate::task::context;
 
 // Kept under this path for the modules that still import it from here.
-pub(crate) use crate::util::lock_std as lock;
 
 /// State shared by the reactor thread and every [`Handle`].
 pub(crate) struct Shared {
@@ -44,7 +48,6 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     /// Timers held by the wheel after the reactor's last iteration.
     timers_in_wheel: AtomicUsize,
-    callbacks: CallbackQueue,
 }
 
 /// A reference to a running reactor, usable from any thread.
@@ -88,9 +91,9 @@ impl Handle {
         self.shared.shutdown.load(Ordering::Acquire)
     }
 
-    /// The loop's queue of timed callbacks.
-    pub(crate) fn callbacks(&self) -> &CallbackQueue {
-        &self.shared.callbacks
+    /// This reactor as the thread's context holds it (see [`current`]).
+    pub(crate) fn as_context_part(&self) -> Arc<dyn std::any::Any + Send + Sync> {
+        self.shared.clone()
     }
 
     fn wake_reactor(&self) {
@@ -122,7 +125,6 @@ impl Reactor {
             clock: timer::Clock::new(),
             shutdown: AtomicBool::new(false),
             timers_in_wheel: AtomicUsize::new(0),
-            callbacks: CallbackQueue::default(),
         });
         let handle = Handle { shared };
         let thread_handle = handle.clone();
@@ -168,19 +170,17 @@ impl Drop for Reactor {
     }
 }
 
-/// The reactor of the event loop the current thread runs in.
+/// The reactor of the event loop the current thread is in.
 ///
 /// # Panics
 ///
-/// Panics outside an event loop, with the loop's "no current loop" message.
+/// Outside an event loop, with the "no current loop" message.
 #[track_caller]
 pub(crate) fn current() -> Handle {
-    #[cfg(test)]
-    if let Some(handle) = tests::current_override() {
-        return handle;
+    let shared = context::with_current(|entered| entered.map(|entered| entered.reactor.clone()));
+    match shared.map(Arc::downcast::<Shared>) {
+        Some(Ok(shared)) => Handle { shared },
+        Some(Err(_)) => unreachable!("a loop's reactor part is always a reactor"),
+        None => context::no_current_loop(),
     }
-    crate::runtime::Handle::current().reactor().clone()
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,58 +1,61 @@
-//! The loop a thread belongs to: set on worker threads for their whole
-//! life, and on any thread while it drives `run_until_complete`.
+//! The loop a thread is in, and whether it drives one: the runtime's view of
+//! the thread's context (the one thread-local, kept in `task::context` so
+//! that the layers below the runtime can read their own parts).
+//!
+//! A thread is in a loop while an [`EnterGuard`] lives: worker and
+//! blocking-pool threads for their whole life, a thread inside
+//! `run_until_complete` or `run_forever` for that call, and any thread that
+//! called [`Handle::enter`].
 
-use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::sync::Arc;
 
-use super::Handle;
-use crate::loom::thread_local_const;
+use super::{Handle, LoopInner};
+use crate::task::context::{self, EnteredLoop};
 
-thread_local_const! {
-    static CURRENT: RefCell<Option<Handle>> = RefCell::new(None);
-    static DRIVING: Cell<bool> = Cell::new(false);
+/// Makes a loop the current loop of this thread while it lives; returned by
+/// [`Handle::enter`]. Dropping it restores the loop that was current
+/// before (guards nest).
+///
+/// The guard belongs to the thread that made it: it is neither `Send` nor
+/// `Sync`.
+#[must_use = "the loop stays current only while the guard lives"]
+pub struct EnterGuard {
+    _entered: context::EnterLoop,
+    /// Keeps the guard on its thread.
+    _not_send: std::marker::PhantomData<*const ()>,
 }
 
-/// Restores the previous loop of this thread when dropped.
-pub(crate) struct EnterGuard {
-    previous: Option<Handle>,
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
 }
 
-/// Makes `handle` the current loop of this thread.
-pub(crate) fn enter(handle: Handle) -> EnterGuard {
+/// The thread's context parts of the loop behind `inner`.
+pub(super) fn entered_loop(inner: &Arc<LoopInner>) -> EnteredLoop {
+    EnteredLoop {
+        scheduler: inner.scheduler.clone(),
+        reactor: inner.reactor.as_context_part(),
+        runtime: inner.clone(),
+    }
+}
+
+/// Makes `handle`'s loop the current loop of this thread.
+pub(super) fn enter(handle: &Handle) -> EnterGuard {
     EnterGuard {
-        previous: CURRENT.with(|current| current.borrow_mut().replace(handle)),
+        _entered: context::enter(entered_loop(&handle.inner)),
+        _not_send: std::marker::PhantomData,
     }
 }
 
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // A thread being torn down may have lost its thread-locals already.
-        let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
+/// The current loop of this thread.
+pub(super) fn current() -> Option<Handle> {
+    let runtime = context::with_current(|entered| entered.map(|entered| entered.runtime.clone()))?;
+    match Arc::downcast::<LoopInner>(runtime) {
+        Ok(inner) => Some(Handle { inner }),
+        Err(_) => unreachable!("a loop's runtime part is always a LoopInner"),
     }
 }
 
-/// Runs `f` with the current loop's handle, without cloning it.
-pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
-    let mut f = Some(f);
-    CURRENT
-        .try_with(|current| (f.take().expect("called once"))(current.borrow().as_ref()))
-        .unwrap_or_else(|_| (f.take().expect("called once"))(None))
-}
-
-/// Marks this thread as driving a loop (`run_until_complete`,
-/// `run_forever`); returns false if it already was.
-pub(crate) fn begin_driving() -> Option<DrivingGuard> {
-    if DRIVING.with(|d| d.replace(true)) {
-        None
-    } else {
-        Some(DrivingGuard)
-    }
-}
-
-pub(crate) struct DrivingGuard;
-
-impl Drop for DrivingGuard {
-    fn drop(&mut self) {
-        let _ = DRIVING.try_with(|d| d.set(false));
-    }
-}
+pub(super) use context::{Driving as DrivingGuard, begin_driving, no_current_loop};

@@ -1,16 +1,25 @@
-//! `Handle`: the `Send + Sync` reference to a loop that any thread may hold.
+//! `Handle`: the `Send + Sync` reference to a loop that any thread may
+//! hold. Every public method of the loop lives here and delegates to the
+//! part that does the work, through that part's own handle: the scheduler
+//! (tasks), the callbacks, the bridge (`ConcurrentFuture`), the reactor
+//! (the clock, timers) and the blocking pool.
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
-use super::{LoopInner, context};
-use crate::task::{Task, TaskRef};
+use super::{EnterGuard, LoopInner, context};
+use crate::blocking;
+use crate::bridge::{self, ConcurrentFuture};
+use crate::callbacks::CallbackHandle;
+use crate::task::{Task, TaskBuilder};
 
 /// A reference to an event loop, cheap to clone, usable from any thread:
-/// spawn tasks, stop the loop, and (see the bridge) submit work from plain
-/// threads.
+/// spawn tasks, schedule callbacks, submit work from plain threads and wait
+/// for it ([`run_coroutine_threadsafe`](Handle::run_coroutine_threadsafe)),
+/// run blocking closures, stop the loop, and [`enter`](Handle::enter) it.
 ///
 /// # Examples
 ///
@@ -26,12 +35,13 @@ use crate::task::{Task, TaskRef};
 /// ```
 #[derive(Clone)]
 pub struct Handle {
-    pub(crate) inner: Arc<LoopInner>,
+    pub(super) inner: Arc<LoopInner>,
 }
 
 impl Handle {
-    /// The loop of the calling thread: inside a task, or inside
-    /// [`run_until_complete`](crate::EventLoop::run_until_complete).
+    /// The loop of the calling thread: inside a task, inside
+    /// [`run_until_complete`](crate::EventLoop::run_until_complete), or
+    /// while the guard of [`enter`](Handle::enter) lives.
     ///
     /// # Panics
     ///
@@ -41,10 +51,7 @@ impl Handle {
     pub fn current() -> Handle {
         match Handle::try_current() {
             Some(handle) => handle,
-            None => panic!(
-                "there is no current evloop event loop: call this from a task or from inside \
-                 EventLoop::run_until_complete / evloop::run, or pass a Handle to this thread"
-            ),
+            None => context::no_current_loop(),
         }
     }
 
@@ -55,7 +62,7 @@ impl Handle {
     /// evloop::run(async { assert!(evloop::Handle::try_current().is_some()) });
     /// ```
     pub fn try_current() -> Option<Handle> {
-        context::with_current(|handle| handle.cloned())
+        context::current()
     }
 
     /// Spawns a task on this loop, from any thread (asyncio's
@@ -66,20 +73,247 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_named(future, None)
+        self.inner.scheduler.spawn(future, None)
     }
 
-    /// The loop's reactor (IO and timers).
-    pub(crate) fn reactor(&self) -> &crate::reactor::Handle {
-        &self.inner.reactor
-    }
-
-    pub(crate) fn spawn_named<F>(&self, future: F, name: Option<Box<str>>) -> Task<F::Output>
+    /// Runs `future` as a task of this loop, from any thread, and returns a
+    /// [`ConcurrentFuture`] for its result (asyncio's
+    /// `run_coroutine_threadsafe`).
+    ///
+    /// On a closed loop the future is dropped and the returned
+    /// `ConcurrentFuture` is already done with a "loop closed"
+    /// [`TaskError`](crate::TaskError).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let handle = lp.handle();
+    /// let answer = std::thread::spawn(move || {
+    ///     handle.run_coroutine_threadsafe(async { 40 + 2 }).result()
+    /// });
+    /// assert_eq!(answer.join().unwrap().unwrap(), 42);
+    /// ```
+    pub fn run_coroutine_threadsafe<F>(&self, future: F) -> ConcurrentFuture<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.scheduler.spawn(future, name)
+        let task = self.inner.scheduler.spawn(future, None);
+        bridge::concurrent_future(task, &self.inner.scheduler)
+    }
+
+    /// Queues `callback` to run soon on one of the loop's workers, from any
+    /// thread (asyncio's `call_soon_threadsafe`).
+    ///
+    /// Callbacks submitted by one thread run in the order they were
+    /// submitted. Cancel the returned handle before the callback runs and it
+    /// never runs. A panic in the callback is caught (the panic hook reports
+    /// it) and the worker carries on. On a closed loop, or when the loop
+    /// closes before the callback got to run, the callback is dropped
+    /// without running and the handle [`is_refused`](CallbackHandle::is_refused).
+    ///
+    /// The callback runs inside a task of the loop (one task runs all the
+    /// loop's callbacks), so [`current_task`](crate::current_task) there
+    /// returns that task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let (tx, rx) = mpsc::channel();
+    /// for i in 0..3 {
+    ///     let tx = tx.clone();
+    ///     lp.handle().call_soon_threadsafe(move || tx.send(i).unwrap());
+    /// }
+    /// let order: Vec<i32> = rx.iter().take(3).collect();
+    /// assert_eq!(order, [0, 1, 2]);
+    /// ```
+    pub fn call_soon_threadsafe<F>(&self, callback: F) -> CallbackHandle
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if self.is_closed() {
+            drop(callback);
+            return CallbackHandle::refused();
+        }
+        self.inner.callbacks.call_soon(callback)
+    }
+
+    /// Queues `callback` to run soon on one of the loop's workers (asyncio's
+    /// `call_soon`). Every evloop handle may be used from any thread, so
+    /// this is [`call_soon_threadsafe`](Handle::call_soon_threadsafe) under
+    /// the name asyncio code uses inside the loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// evloop::run(async {
+    ///     let (tx, rx) = std::sync::mpsc::channel();
+    ///     evloop::Handle::current().call_soon(move || tx.send("soon").unwrap());
+    ///     let got = evloop::Handle::current()
+    ///         .run_in_executor(move || rx.recv().unwrap())
+    ///         .await
+    ///         .unwrap();
+    ///     assert_eq!(got, "soon");
+    /// });
+    /// ```
+    pub fn call_soon<F>(&self, callback: F) -> CallbackHandle
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.call_soon_threadsafe(callback)
+    }
+
+    /// Runs `f` on the loop after `delay` (asyncio's `loop.call_later`),
+    /// from any thread. Returns a handle to cancel it.
+    ///
+    /// `f` runs on a worker thread, never before the delay has elapsed,
+    /// inside the task that runs the loop's callbacks (as for
+    /// [`call_soon_threadsafe`](Handle::call_soon_threadsafe)). Callbacks due
+    /// at the same instant run in the order they were scheduled; a zero
+    /// delay runs as soon as possible. A panic in `f` is caught and reported
+    /// by the panic hook; the loop goes on. On a closed loop the callback is
+    /// refused and never runs, as is a callback still waiting when the loop
+    /// closes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let (sender, receiver) = mpsc::channel();
+    /// let start = Instant::now();
+    /// lp.handle().call_later(Duration::from_millis(5), move || {
+    ///     sender.send(Instant::now()).unwrap();
+    /// });
+    /// let ran_at = receiver.recv().unwrap();
+    /// assert!(ran_at - start >= Duration::from_millis(5));
+    /// lp.close();
+    /// ```
+    pub fn call_later<F>(&self, delay: Duration, f: F) -> CallbackHandle
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let now = self.time();
+        let when = now
+            .checked_add(delay)
+            .unwrap_or_else(|| sleep_forever_from(now));
+        self.call_at(when, f)
+    }
+
+    /// Runs `f` on the loop at `when` (asyncio's `loop.call_at`), from any
+    /// thread; see [`call_later`](crate::Handle::call_later). An instant in
+    /// the past runs as soon as possible.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// evloop::run(async {
+    ///     let handle = evloop::Handle::current();
+    ///     let order = Arc::new(Mutex::new(Vec::new()));
+    ///     let when = handle.time() + Duration::from_millis(2);
+    ///     for i in 0..3 {
+    ///         let order = order.clone();
+    ///         handle.call_at(when, move || order.lock().unwrap().push(i));
+    ///     }
+    ///     evloop::sleep(Duration::from_millis(20)).await;
+    ///     assert_eq!(*order.lock().unwrap(), [0, 1, 2]);
+    /// });
+    /// ```
+    pub fn call_at<F>(&self, when: Instant, f: F) -> CallbackHandle
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if self.is_closed() {
+            return CallbackHandle::refused();
+        }
+        self.inner.callbacks.call_at(when, f)
+    }
+
+    /// The loop's clock (asyncio's `loop.time()`): a monotonic
+    /// [`Instant`], the time base of [`call_at`](crate::Handle::call_at)
+    /// and [`sleep_until`](crate::sleep_until).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let before = std::time::Instant::now();
+    /// assert!(lp.handle().time() >= before);
+    /// ```
+    pub fn time(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// How many timers the loop's reactor holds: sleeps (and timeouts,
+    /// and timed callbacks) that are registered and have neither fired nor
+    /// been dropped, as of the reactor's last wake-up. A diagnostic: a count
+    /// that keeps growing points at leaked timers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// evloop::run(async {
+    ///     evloop::sleep(Duration::from_millis(1)).await;
+    ///     assert_eq!(evloop::Handle::current().pending_timers(), 0);
+    /// });
+    /// ```
+    pub fn pending_timers(&self) -> usize {
+        self.inner.reactor.timers_in_wheel()
+    }
+
+    /// Runs the blocking closure `work` on the loop's blocking pool, from
+    /// any thread (asyncio's `loop.run_in_executor(None, work)`), and
+    /// returns the [`Task`] that waits for it: awaiting it yields the
+    /// closure's value, or a panic [`TaskError`](crate::TaskError) carrying the payload.
+    ///
+    /// Cancelling the task before the closure started means it never
+    /// starts; a closure that is running cannot be stopped, its value is
+    /// dropped when it returns. On a closed loop the task is already done
+    /// with a "loop closed" error.
+    ///
+    /// The pool runs each closure on a thread named `"<name>-blocking"`,
+    /// starting threads as needed up to
+    /// [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads)
+    /// (further closures wait their turn); a thread idle for
+    /// [`Builder::thread_keep_alive`](crate::Builder::thread_keep_alive)
+    /// exits. Closing the loop waits for the running closures (within the
+    /// [`shutdown_timeout`](crate::EventLoop::shutdown_timeout), if one is
+    /// given) and refuses the queued ones.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// evloop::run(async {
+    ///     let handle = evloop::Handle::current();
+    ///     let name = handle
+    ///         .run_in_executor(|| std::thread::current().name().map(str::to_owned))
+    ///         .await
+    ///         .unwrap();
+    ///     assert_eq!(name.as_deref(), Some("evloop-blocking"));
+    /// });
+    /// ```
+    pub fn run_in_executor<F, R>(&self, work: F) -> Task<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let inner = &self.inner;
+        blocking::run_in_executor(
+            &inner.blocking,
+            &inner.scheduler,
+            || context::entered_loop(inner),
+            work,
+        )
     }
 
     /// Makes [`run_forever`](crate::EventLoop::run_forever) return (asyncio's
@@ -102,15 +336,64 @@ impl Handle {
         self.inner.closed.load(Ordering::SeqCst)
     }
 
-    /// Every live task of this loop, in spawn order.
-    pub(crate) fn all_tasks(&self) -> Vec<TaskRef> {
-        self.inner.scheduler.all_tasks()
+    /// Makes this loop the calling thread's current loop until the
+    /// returned guard is dropped: meanwhile [`Handle::current`],
+    /// [`spawn`](crate::spawn), [`sleep`](crate::sleep),
+    /// [`to_thread`](crate::to_thread) and the sockets of `evloop::net`
+    /// refer to this loop. It runs nothing itself: the
+    /// loop's workers keep running its tasks. Guards nest: dropping one
+    /// restores the loop that was current before.
+    ///
+    /// Use it to create a loop's timers and sockets on a plain thread, or to
+    /// call code that expects a current loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let handle = lp.handle();
+    /// std::thread::spawn(move || {
+    ///     assert!(evloop::Handle::try_current().is_none());
+    ///     let _guard = handle.enter();
+    ///     let task = evloop::spawn(async { 6 * 7 });
+    ///     let answer = handle.run_coroutine_threadsafe(task).result();
+    ///     assert_eq!(answer.unwrap().unwrap(), 42);
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// lp.close();
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        context::enter(self)
     }
+}
 
-    /// Runs `f` with this loop as the thread's current loop.
-    pub(crate) fn enter(&self) -> context::EnterGuard {
-        context::enter(self.clone())
+impl TaskBuilder {
+    /// Spawns the task on the loop behind `handle`, from any thread. (The
+    /// task system knows no loops: this method lives with the loop.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let task = evloop::task::TaskBuilder::new()
+    ///     .name("from-outside")
+    ///     .spawn_on(async { 1 }, &lp.handle());
+    /// assert_eq!(task.name(), "from-outside");
+    /// assert_eq!(lp.run_until_complete(task).unwrap(), 1);
+    /// ```
+    pub fn spawn_on<F>(self, future: F, handle: &Handle) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        handle.inner.scheduler.spawn(future, self.into_name())
     }
+}
+
+/// An instant so far ahead it is never reached, for delays that overflow.
+fn sleep_forever_from(now: Instant) -> Instant {
+    crate::time::sleep(Duration::MAX).deadline().max(now)
 }
 
 impl fmt::Debug for Handle {

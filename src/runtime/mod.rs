@@ -18,26 +18,31 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::task::Task;
+
 pub use builder::Builder;
+pub use context::EnterGuard;
 pub use handle::Handle;
 
-use crate::scheduler;
+use crate::callbacks::Callbacks;
 // `handle.rs` takes `super::lock` too.
 use crate::util::{ignore_poison, lock_std as lock};
+use crate::{blocking, reactor, scheduler};
 
-/// What the handles share.
-pub(crate) struct LoopInner {
-    pub(crate) scheduler: Arc<scheduler::Shared>,
-    pub(crate) workers: usize,
-    pub(crate) reactor: crate::reactor::Handle,
+/// What the handles share: the loop's parts, each reached through its own
+/// handle, and the loop's own state.
+struct LoopInner {
+    scheduler: Arc<scheduler::Shared>,
+    workers: usize,
+    reactor: reactor::Handle,
+    /// `call_soon`, `call_soon_threadsafe`, `call_later`, `call_at`.
+    callbacks: Callbacks,
+    /// The threads behind `run_in_executor`.
+    blocking: blocking::Pool,
     closed: AtomicBool,
     drivers: AtomicUsize,
     stop_requested: Mutex<bool>,
     stop_signal: Condvar,
-    /// Callbacks queued by `call_soon_threadsafe`.
-    pub(crate) call_soon: Arc<crate::bridge::CallSoonQueue>,
-    /// The threads behind `run_in_executor`.
-    pub(crate) blocking: crate::blocking::Pool,
 }
 
 /// An event loop (asyncio's `new_event_loop()`): worker threads running
@@ -66,7 +71,7 @@ pub struct EventLoop {
     threads: Vec<(usize, JoinHandle<()>)>,
     /// Behind a mutex only to make the loop `Sync`; only `shutdown` reads it.
     exited: Mutex<mpsc::Receiver<usize>>,
-    reactor: Option<crate::reactor::Reactor>,
+    reactor: Option<reactor::Reactor>,
     closed: bool,
 }
 
@@ -100,22 +105,22 @@ impl EventLoop {
     fn start(config: Builder) -> io::Result<EventLoop> {
         let workers = config.worker_threads;
         let (scheduler, seeds) = scheduler::Shared::new(workers);
-        let reactor = crate::reactor::Reactor::start(&config.thread_name)?;
+        let reactor = reactor::Reactor::start(&config.thread_name)?;
         let handle = Handle {
             inner: Arc::new(LoopInner {
+                callbacks: Callbacks::new(scheduler.clone()),
                 scheduler,
                 workers,
                 reactor: reactor.handle(),
-                closed: AtomicBool::new(false),
-                drivers: AtomicUsize::new(0),
-                stop_requested: Mutex::new(false),
-                stop_signal: Condvar::new(),
-                call_soon: Arc::new(crate::bridge::CallSoonQueue::new()),
-                blocking: crate::blocking::Pool::new(
+                blocking: blocking::Pool::new(
                     config.max_blocking_threads,
                     config.thread_keep_alive,
                     config.thread_name.clone(),
                 ),
+                closed: AtomicBool::new(false),
+                drivers: AtomicUsize::new(0),
+                stop_requested: Mutex::new(false),
+                stop_signal: Condvar::new(),
             }),
         };
         let (sender, exited) = mpsc::channel();
@@ -274,7 +279,7 @@ impl EventLoop {
         self.closed = true;
         let inner = &self.handle.inner;
         inner.closed.store(true, Ordering::SeqCst);
-        crate::bridge::close(inner);
+        inner.callbacks.close();
         inner.blocking.begin_shutdown();
         inner.scheduler.begin_shutdown();
 
@@ -366,4 +371,28 @@ pub fn run<F: Future>(future: F) -> F::Output {
     let output = event_loop.run_until_complete(future);
     event_loop.close();
     output
+}
+
+/// Runs the blocking closure `work` on the current loop's blocking pool
+/// (asyncio's `asyncio.to_thread`); see [`Handle::run_in_executor`].
+///
+/// # Panics
+///
+/// Outside a loop (use [`Handle::run_in_executor`] there).
+///
+/// # Examples
+///
+/// ```
+/// let total = evloop::run(async {
+///     evloop::to_thread(|| (1..=100).sum::<u64>()).await.unwrap()
+/// });
+/// assert_eq!(total, 5050);
+/// ```
+#[track_caller]
+pub fn to_thread<F, R>(work: F) -> Task<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    Handle::current().run_in_executor(work)
 }

@@ -25,48 +25,58 @@ mod park;
 mod queue;
 mod worker;
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc as StdArc;
 
-use crate::loom::{AtomicBool, Ordering, thread_local_const};
+use crate::loom::{AtomicBool, Ordering};
+use crate::task::context;
 use crate::task::list::TaskList;
-use crate::task::{Notified, Schedule, Task, TaskRef};
+use crate::task::{Notified, Schedule, Spawner, Task, TaskRef, spawn_with};
 use idle::Idle;
 use park::{Parker, Unparker};
 use queue::{Injector, LocalQueue, Stealer};
 
-pub(crate) use worker::{is_worker_thread, run_worker};
+pub(crate) use worker::{is_worker_of, is_worker_thread, run_worker};
 
-thread_local_const! {
-    /// While a thread wakes a batch of tasks (`batch_wakeups`), the
-    /// schedulers it pushed work to; they are notified once at the end.
-    static DEFERRED_NOTIFY: RefCell<Option<Vec<StdArc<dyn Schedule>>>> = RefCell::new(None);
+/// A batch of wake-ups from a thread that is not a worker (the reactor
+/// after a poll): while it is open, a task woken on this thread is queued
+/// without waking a worker, and [`flush`](WakeBatch::flush) then notifies
+/// each loop that received work once, instead of once per task. The woken
+/// worker wakes the next one if it finds more work than it can take (see
+/// `Idle`), so parallelism still ramps up.
+///
+/// Batches nest: an inner batch flushes its own schedulers and reopens the
+/// outer one.
+pub(crate) struct WakeBatch {
+    outer: Option<Option<Vec<StdArc<dyn Schedule>>>>,
 }
 
-/// Runs `wake_all` (which wakes many tasks from a thread that is not a
-/// worker, like the reactor after a poll) so that the tasks are queued
-/// first and each loop's sleeping workers are notified once afterwards,
-/// instead of once per task. The woken worker wakes the next one if it
-/// finds more work than it can take (see `Idle`), so parallelism still
-/// ramps up.
-pub(crate) fn batch_wakeups<R>(wake_all: impl FnOnce() -> R) -> R {
-    struct Flush(Option<Vec<StdArc<dyn Schedule>>>);
-    impl Drop for Flush {
-        fn drop(&mut self) {
-            let pushed_to = DEFERRED_NOTIFY
-                .try_with(|d| d.borrow_mut().take())
-                .ok()
-                .flatten();
-            let _ = DEFERRED_NOTIFY.try_with(|d| *d.borrow_mut() = self.0.take());
-            for scheduler in pushed_to.into_iter().flatten() {
+impl WakeBatch {
+    /// Opens a batch on this thread.
+    pub(crate) fn open() -> WakeBatch {
+        WakeBatch {
+            outer: Some(context::open_wake_batch()),
+        }
+    }
+
+    /// Closes the batch and notifies each scheduler that received work.
+    pub(crate) fn flush(mut self) {
+        self.close();
+    }
+
+    fn close(&mut self) {
+        if let Some(outer) = self.outer.take() {
+            for scheduler in context::close_wake_batch(outer) {
                 scheduler.notify_parked();
             }
         }
     }
-    let outer = DEFERRED_NOTIFY.with(|d| d.borrow_mut().replace(Vec::new()));
-    let _flush = Flush(outer);
-    wake_all()
+}
+
+impl Drop for WakeBatch {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 /// What a worker thread needs to start: its queue and its parker.
@@ -119,29 +129,14 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (task, first_run) = self.tasks.bind(future, name, self.clone());
-        if let Some(notified) = first_run {
-            self.schedule(notified);
-        }
-        task
+        spawn_with(self.clone(), future, name)
     }
 
     /// Queues work from a thread that is not one of our workers and wakes a
     /// sleeping worker if nobody is looking for work.
     fn schedule_remote(&self, task: Notified) {
-        let deferred = DEFERRED_NOTIFY.with(|d| match d.borrow_mut().as_mut() {
-            Some(pushed_to) => {
-                let me = self as *const Shared as *const ();
-                if !pushed_to
-                    .iter()
-                    .any(|s| StdArc::as_ptr(s) as *const () == me)
-                {
-                    pushed_to.push(task.header().scheduler.clone());
-                }
-                true
-            }
-            None => false,
-        });
+        // Inside a `WakeBatch` the worker is woken when the batch flushes.
+        let deferred = context::defer_notify(&task.header().scheduler);
         self.injector.push(task);
         if !deferred {
             self.notify_one();
@@ -197,11 +192,6 @@ impl Shared {
         while self.injector.steal().is_some() {}
     }
 
-    /// Every live task, in spawn order.
-    pub(crate) fn all_tasks(&self) -> Vec<TaskRef> {
-        self.tasks.snapshot()
-    }
-
     /// How many tasks are alive (the models check nothing leaks).
     #[cfg(loom)]
     pub(crate) fn live_tasks(&self) -> usize {
@@ -211,6 +201,16 @@ impl Shared {
     /// Whether new tasks are refused.
     pub(crate) fn is_closed(&self) -> bool {
         self.tasks.is_closed()
+    }
+}
+
+impl Spawner for Shared {
+    fn schedule_target(self: StdArc<Self>) -> StdArc<dyn Schedule> {
+        self
+    }
+
+    fn tasks(&self) -> &TaskList {
+        &self.tasks
     }
 }
 

@@ -1,12 +1,12 @@
 //! The worker loop: take a task (LIFO slot, local queue, injector), run it,
 //! steal when dry, park when there is nothing anywhere.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::Arc as StdArc;
 
 use super::{Shared, WorkerSeed};
-use crate::loom::{LOOM, thread_local_const};
-use crate::task::Notified;
+use crate::loom::LOOM;
+use crate::task::{Notified, context};
 
 /// A worker takes from the injector first every this many ticks, so work
 /// from other threads is never starved by a busy local queue.
@@ -33,13 +33,25 @@ struct WorkerCtx {
     core: RefCell<Core>,
 }
 
-thread_local_const! {
-    static CURRENT_WORKER: Cell<*const WorkerCtx> = Cell::new(std::ptr::null());
+/// Runs `f` with this thread's worker, which `run_worker` records in the
+/// thread's context for the worker's whole life.
+fn with_current_worker<R>(f: impl FnOnce(Option<&WorkerCtx>) -> R) -> R {
+    let worker = context::worker().cast::<WorkerCtx>();
+    // SAFETY: the pointer is set by `run_worker` to the WorkerCtx on its own
+    // stack and cleared before that goes away, and only this thread reads
+    // it: while it is non-null this thread is inside `run_worker`, which
+    // outlives this call.
+    f(unsafe { worker.as_ref() })
 }
 
 /// Whether this thread is a worker of any loop.
 pub(crate) fn is_worker_thread() -> bool {
-    CURRENT_WORKER.with(|current| !current.get().is_null())
+    with_current_worker(|ctx| ctx.is_some())
+}
+
+/// Whether this thread is a worker of the scheduler `shared`.
+pub(crate) fn is_worker_of(shared: &Shared) -> bool {
+    with_current_worker(|ctx| ctx.is_some_and(|ctx| std::ptr::eq(&*ctx.shared, shared)))
 }
 
 /// Queues `task` on this thread's worker when it is a worker of `shared`;
@@ -49,17 +61,10 @@ pub(super) fn schedule_local(
     task: Notified,
     is_yield: bool,
 ) -> Result<(), Notified> {
-    CURRENT_WORKER.with(|current| {
-        let ctx = current.get();
-        if ctx.is_null() {
+    with_current_worker(|ctx| {
+        let Some(ctx) = ctx.filter(|ctx| std::ptr::eq(&*ctx.shared, shared)) else {
             return Err(task);
-        }
-        // SAFETY: the pointer is set by `run_worker` for the lifetime of the
-        // WorkerCtx on its own stack, and cleared before it goes away.
-        let ctx = unsafe { &*ctx };
-        if !std::ptr::eq(&*ctx.shared, shared) {
-            return Err(task);
-        }
+        };
         let Ok(mut core) = ctx.core.try_borrow_mut() else {
             return Err(task);
         };
@@ -89,7 +94,7 @@ struct ResetCurrent;
 
 impl Drop for ResetCurrent {
     fn drop(&mut self) {
-        CURRENT_WORKER.with(|current| current.set(std::ptr::null()));
+        context::set_worker(std::ptr::null());
     }
 }
 
@@ -107,7 +112,7 @@ pub(crate) fn run_worker(shared: StdArc<Shared>, seed: WorkerSeed) {
             rng: (0x9E37_79B9 ^ (seed.index as u32).wrapping_mul(0x85EB_CA6B)) | 1,
         }),
     };
-    CURRENT_WORKER.with(|current| current.set(&ctx));
+    context::set_worker((&raw const ctx).cast());
     let _reset = ResetCurrent;
     ctx.run();
     let mut core = ctx.core.borrow_mut();

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::wait_list::{WaitList, WaiterKey, WakeList};
-use crate::loom::{Mutex, lock};
+use crate::loom::Mutex;
+use crate::util::lock;
 
 /// A meeting point for a fixed number of tasks, like `asyncio.Barrier`.
 ///

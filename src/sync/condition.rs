@@ -9,7 +9,8 @@ use std::task::{Context, Poll};
 
 use super::lock::{Lock, LockGuard};
 use super::wait_list::{WaitList, WaiterKey, WakeList};
-use crate::loom::{Mutex, lock};
+use crate::loom::Mutex;
+use crate::util::lock;
 
 /// A condition variable for tasks, like `asyncio.Condition`.
 ///

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::wait_list::{WaitList, WaiterKey, WakeList};
-use crate::loom::{Mutex, lock};
+use crate::loom::Mutex;
+use crate::util::lock;
 
 /// A flag that tasks can wait to see set, like `asyncio.Event`.
 ///

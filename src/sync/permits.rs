@@ -17,7 +17,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::wait_list::{WaitList, WaiterKey};
-use crate::loom::{Mutex, lock};
+use crate::loom::Mutex;
+use crate::util::lock;
 
 /// Free permits and the tasks waiting for one.
 #[derive(Debug)]

@@ -57,12 +57,13 @@
 //! 7. A **panic** in `poll` (or in the future's destructor) is caught and
 //!    becomes the task's outcome; the worker carries on.
 
-mod context;
+pub(crate) mod context;
 mod done;
 mod error;
 mod join;
 pub(crate) mod list;
 mod raw;
+mod spawn;
 mod state;
 mod waker;
 
@@ -75,9 +76,12 @@ use std::task::{Context, Poll};
 pub use error::TaskError;
 pub use join::Task;
 pub(crate) use raw::{Notified, Schedule};
+#[allow(deprecated)]
+pub use spawn::Builder;
+pub(crate) use spawn::{Spawner, spawn_with};
+pub use spawn::{TaskBuilder, all_tasks, current_task, spawn};
 
 use crate::loom::{AtomicU64, Ordering};
-use crate::runtime::Handle;
 use done::run_callback;
 use raw::{Header, RawRef};
 
@@ -118,7 +122,7 @@ fn name_of(header: &Header) -> Cow<'_, str> {
 ///
 /// ```
 /// evloop::run(async {
-///     let task = evloop::task::Builder::new()
+///     let task = evloop::task::TaskBuilder::new()
 ///         .name("worker")
 ///         .spawn(async { evloop::current_task().unwrap().name().into_owned() });
 ///     assert_eq!(task.await.unwrap(), "worker");
@@ -192,88 +196,6 @@ impl fmt::Debug for TaskRef {
     }
 }
 
-/// Configures a task before spawning it (its name, for now).
-///
-/// # Examples
-///
-/// ```
-/// evloop::run(async {
-///     let task = evloop::task::Builder::new().name("fetcher").spawn(async { 1 });
-///     assert_eq!(task.name(), "fetcher");
-///     assert_eq!(task.await.unwrap(), 1);
-/// });
-/// ```
-#[derive(Debug, Default, Clone)]
-pub struct Builder {
-    name: Option<String>,
-}
-
-impl Builder {
-    /// A builder for an unnamed task (`"Task-<id>"`).
-    pub fn new() -> Builder {
-        Builder::default()
-    }
-
-    /// Names the task (asyncio's `create_task(..., name=...)`).
-    pub fn name(mut self, name: impl Into<String>) -> Builder {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Spawns the task on the current loop.
-    ///
-    /// # Panics
-    ///
-    /// Outside a loop (use [`spawn_on`](Builder::spawn_on) there).
-    #[track_caller]
-    pub fn spawn<F>(self, future: F) -> Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.spawn_on(future, &Handle::current())
-    }
-
-    /// Spawns the task on the loop behind `handle`, from any thread.
-    pub fn spawn_on<F>(self, future: F, handle: &Handle) -> Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        handle.spawn_named(future, self.name.map(String::into_boxed_str))
-    }
-}
-
-/// Spawns a task on the current loop (asyncio's `create_task`).
-///
-/// The task starts running on a worker right away; await the returned
-/// [`Task`] for its result, or drop it to let the task run detached.
-///
-/// # Panics
-///
-/// Outside a loop: use [`Handle::spawn`] from other threads.
-///
-/// # Examples
-///
-/// ```
-/// evloop::run(async {
-///     let tasks: Vec<_> = (0..10).map(|i| evloop::spawn(async move { i * 2 })).collect();
-///     let mut sum = 0;
-///     for task in tasks {
-///         sum += task.await.unwrap();
-///     }
-///     assert_eq!(sum, 90);
-/// });
-/// ```
-#[track_caller]
-pub fn spawn<F>(future: F) -> Task<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    Handle::current().spawn(future)
-}
-
 /// Lets the other tasks run: the current task goes behind every task that is
 /// ready (asyncio's `await asyncio.sleep(0)`).
 ///
@@ -308,41 +230,4 @@ impl Future for YieldNow {
         cx.waker().wake_by_ref();
         Poll::Pending
     }
-}
-
-/// The task being polled on this thread, if any (asyncio's
-/// `current_task()`). The main future of
-/// [`run_until_complete`](crate::EventLoop::run_until_complete) is not a
-/// task: there it returns `None`.
-///
-/// # Examples
-///
-/// ```
-/// evloop::run(async {
-///     let task = evloop::spawn(async { evloop::current_task().map(|t| t.id()) });
-///     let id = task.id();
-///     assert_eq!(task.await.unwrap(), Some(id));
-/// });
-/// ```
-pub fn current_task() -> Option<TaskRef> {
-    context::current()
-}
-
-/// Every task of the current loop that has not finished, in spawn order
-/// (asyncio's `all_tasks()`). Empty outside a loop.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// evloop::run(async {
-///     let sleeper = evloop::spawn(evloop::sleep(Duration::from_secs(3600)));
-///     assert!(evloop::all_tasks().iter().any(|t| t.id() == sleeper.id()));
-///     sleeper.cancel();
-/// });
-/// ```
-pub fn all_tasks() -> Vec<TaskRef> {
-    Handle::try_current()
-        .map(|handle| handle.all_tasks())
-        .unwrap_or_default()
 }

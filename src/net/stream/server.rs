@@ -28,8 +28,8 @@ use std::time::Duration;
 use super::waiters::{Waiters, wake_all};
 use super::{DEFAULT_LIMIT, StreamReader, StreamWriter, check_limit, streams};
 use crate::net::TcpListener;
-use crate::reactor::lock;
 use crate::runtime::Handle;
+use crate::util::lock_std as lock;
 
 /// How long the accept loop pauses after an accept error that is not about
 /// one connection (out of file descriptors, ...), as asyncio does.

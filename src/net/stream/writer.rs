@@ -35,8 +35,8 @@ use std::task::{Context, Poll, Waker};
 use super::error::StoredError;
 use super::waiters::{Waiters, wake_all};
 use crate::net::TcpStream;
-use crate::reactor::lock;
 use crate::runtime::Handle;
+use crate::util::lock_std as lock;
 
 /// The default high-water mark of the write buffer, as in asyncio; the
 /// low-water mark defaults to a quarter of it.

@@ -49,11 +49,11 @@ pub struct CallbackHandle {
 
 struct Inner<S: ?Sized> {
     state: AtomicU8,
-    /// The task that will run the callback, if it runs as one: cancelling
-    /// the callback cancels it, so a pending timer is freed at once.
+    /// The task that sleeps until a timed callback is due: cancelling the
+    /// callback cancels it, so a pending timer is freed at once.
     task: Mutex<Option<Task<()>>>,
-    /// The closure, for callbacks that run from a queue rather than as a
-    /// task of their own. Last, so that the handle is one allocation.
+    /// The closure, until it runs or is discarded. Last, so that the handle
+    /// is one allocation.
     slot: S,
 }
 
@@ -66,7 +66,7 @@ trait Slot: Send + Sync {
     fn discard(&self);
 }
 
-/// A handle whose callback lives elsewhere (in a timer task).
+/// A handle without a closure: a callback refused before it was queued.
 struct NoClosure;
 
 impl Slot for NoClosure {
@@ -81,14 +81,14 @@ struct Closure<F>(crate::loom::Mutex<Option<F>>);
 
 impl<F: FnOnce() + Send> Slot for Closure<F> {
     fn call(&self) {
-        let callback = crate::loom::lock(&self.0).take();
+        let callback = crate::util::lock(&self.0).take();
         if let Some(callback) = callback {
             callback();
         }
     }
 
     fn discard(&self) {
-        let callback = crate::loom::lock(&self.0).take();
+        let callback = crate::util::lock(&self.0).take();
         drop(callback);
     }
 }
@@ -102,12 +102,6 @@ impl CallbackHandle {
                 slot: NoClosure,
             }),
         }
-    }
-
-    /// A callback that has not run yet, whose closure lives elsewhere (a
-    /// timer task, tied to the handle with `set_task`).
-    pub(crate) fn pending() -> CallbackHandle {
-        CallbackHandle::with_state(PENDING)
     }
 
     /// A callback that a closed loop refused.
@@ -171,7 +165,7 @@ impl CallbackHandle {
         let _ = catch_unwind(AssertUnwindSafe(|| self.inner.slot.discard()));
     }
 
-    /// Ties the task that will run the callback to this handle.
+    /// Ties the task that sleeps until the callback is due to this handle.
     pub(crate) fn set_task(&self, task: Task<()>) {
         if self.inner.state.load(Ordering::Acquire) == CANCELLED {
             task.cancel();

@@ -1,5 +1,6 @@
-//! The loop's queue of ready callbacks (`call_soon_threadsafe`) and the task
-//! that drains it.
+//! The ready queue and its drainer: the one runner of a loop's callbacks.
+//! `call_soon_threadsafe` pushes here directly; a timed callback is pushed
+//! here when it becomes due (`timed.rs`).
 //!
 //! # The protocol
 //!
@@ -18,11 +19,12 @@
 //! - **Close** (loop shutdown) sets `closed` and refuses everything still
 //!   queued; later submissions are refused at once, and the drainer
 //!   refuses what is left of the batch it holds. Each handle's own
-//!   state (see `callback.rs`) makes "ran" and "refused" exclusive, so every
+//!   state (see `handle.rs`) makes "ran" and "refused" exclusive, so every
 //!   callback runs exactly once or is reported refused.
 //!
 //! Since a single drainer runs the queue in order, callbacks submitted by
-//! one thread run in the order they were submitted.
+//! one thread run in the order they were submitted, and timed callbacks run
+//! in the order they became due.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -30,7 +32,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::CallbackHandle;
-use crate::loom::{AtomicBool, LOOM, Mutex, Ordering, lock};
+use crate::loom::{AtomicBool, LOOM, Mutex, Ordering};
+use crate::util::lock;
 
 /// How many handles the drainer moves out of the queue per lock.
 const BATCH: usize = if LOOM { 2 } else { 256 };
@@ -44,7 +47,7 @@ struct State {
     closed: bool,
 }
 
-/// What [`CallSoonQueue::push`] asks of its caller.
+/// What [`ReadyQueue::push`] asks of its caller.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Pushed {
     /// Queued; a drainer is on its way already.
@@ -56,16 +59,16 @@ pub(crate) enum Pushed {
 }
 
 /// A loop's ready callbacks.
-pub(crate) struct CallSoonQueue {
+pub(crate) struct ReadyQueue {
     state: Mutex<State>,
     /// `State::closed`, readable without the lock: the drainer checks it
     /// before each callback of its batch.
     closing: AtomicBool,
 }
 
-impl CallSoonQueue {
-    pub(crate) fn new() -> CallSoonQueue {
-        CallSoonQueue {
+impl ReadyQueue {
+    pub(crate) fn new() -> ReadyQueue {
+        ReadyQueue {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 draining: false,
@@ -134,10 +137,10 @@ impl CallSoonQueue {
     }
 }
 
-impl std::fmt::Debug for CallSoonQueue {
+impl std::fmt::Debug for ReadyQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = lock(&self.state);
-        f.debug_struct("CallSoonQueue")
+        f.debug_struct("ReadyQueue")
             .field("queued", &state.queue.len())
             .field("draining", &state.draining)
             .field("closed", &state.closed)
@@ -146,7 +149,7 @@ impl std::fmt::Debug for CallSoonQueue {
 }
 
 /// Runs the queue's callbacks until it is empty; see the module docs.
-pub(crate) struct Drainer<Q: AsRef<CallSoonQueue>> {
+pub(crate) struct Drainer<Q: AsRef<ReadyQueue>> {
     queue: Q,
     batch: VecDeque<CallbackHandle>,
     /// Set once the queue was found empty (`draining` cleared by us).
@@ -156,7 +159,7 @@ pub(crate) struct Drainer<Q: AsRef<CallSoonQueue>> {
     on_lost: Option<Box<dyn FnOnce(bool) + Send>>,
 }
 
-impl<Q: AsRef<CallSoonQueue>> Drainer<Q> {
+impl<Q: AsRef<ReadyQueue>> Drainer<Q> {
     /// A drainer for `queue`. `on_lost` runs if the drainer is dropped
     /// before it finished (e.g. someone cancelled its task), with true when
     /// callbacks are left: it must then start a new drainer.
@@ -193,7 +196,7 @@ impl<Q: AsRef<CallSoonQueue>> Drainer<Q> {
     }
 }
 
-impl<Q: AsRef<CallSoonQueue> + Unpin> Future for Drainer<Q> {
+impl<Q: AsRef<ReadyQueue> + Unpin> Future for Drainer<Q> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -207,7 +210,7 @@ impl<Q: AsRef<CallSoonQueue> + Unpin> Future for Drainer<Q> {
     }
 }
 
-impl<Q: AsRef<CallSoonQueue>> Drop for Drainer<Q> {
+impl<Q: AsRef<ReadyQueue>> Drop for Drainer<Q> {
     fn drop(&mut self) {
         if self.finished {
             return;
@@ -245,7 +248,7 @@ mod tests {
 
     #[test]
     fn only_the_first_push_of_a_burst_starts_a_drainer() {
-        let queue = CallSoonQueue::new();
+        let queue = ReadyQueue::new();
         let counter = Arc::new(AtomicUsize::new(0));
         assert_eq!(queue.push(counter_callback(&counter)), Pushed::StartDrainer);
         for _ in 0..10 {
@@ -255,7 +258,7 @@ mod tests {
 
     #[test]
     fn drainer_runs_everything_and_then_lets_the_next_push_start_one() {
-        let queue = Arc::new(CallSoonQueue::new());
+        let queue = Arc::new(ReadyQueue::new());
         let counter = Arc::new(AtomicUsize::new(0));
         for _ in 0..(BUDGET + 10) {
             queue.push(counter_callback(&counter));
@@ -271,7 +274,7 @@ mod tests {
 
     #[test]
     fn a_lost_drainer_asks_for_a_replacement_when_work_is_left() {
-        let queue = Arc::new(CallSoonQueue::new());
+        let queue = Arc::new(ReadyQueue::new());
         let counter = Arc::new(AtomicUsize::new(0));
         queue.push(counter_callback(&counter));
         let (tx, rx) = std::sync::mpsc::channel();
@@ -285,7 +288,7 @@ mod tests {
 
     #[test]
     fn close_refuses_queued_and_later_callbacks() {
-        let queue = CallSoonQueue::new();
+        let queue = ReadyQueue::new();
         let counter = Arc::new(AtomicUsize::new(0));
         let queued = counter_callback(&counter);
         queue.push(queued.clone());
