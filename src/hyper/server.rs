@@ -51,7 +51,7 @@ pub fn http1_builder() -> http1::Builder {
 ///     let listener = TcpListener::bind("127.0.0.1:3000").await?;
 ///     loop {
 ///         let (stream, _) = listener.accept().await?;
-///         evloop::spawn(evloop::hyper::serve_connection(stream, service_fn(hello)));
+///         drop(evloop::spawn(evloop::hyper::serve_connection(stream, service_fn(hello))));
 ///     }
 /// }
 ///
