@@ -22,6 +22,10 @@ use hyper::{Method, Request, StatusCode};
 #[path = "../examples/http_server.rs"]
 mod http_server;
 
+#[allow(dead_code)] // its `main` is the example's
+#[path = "../examples/axum.rs"]
+mod axum_example;
+
 use http_server::{Options, Stats};
 
 /// The example server, running on a loop of its own.
@@ -283,4 +287,41 @@ fn clients_that_reset_their_connection_cause_no_shutdown_error() {
     let stats = server.stop();
     assert_eq!(stats.connections.load(Ordering::Relaxed), 61);
     assert_eq!(stats.shutdown_errors.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn the_axum_router_is_served_by_evloop() {
+    let event_loop = EventLoop::builder().worker_threads(2).build().unwrap();
+    event_loop.run_until_complete(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let serving = evloop::spawn(axum_example::serve(listener));
+        let mut client = connect(addr).await;
+
+        let hello = send(&mut client, Method::GET, "/", "").await;
+        assert_eq!(hello, (StatusCode::OK, "Hello, world!".to_owned()));
+
+        client.ready().await.unwrap();
+        let document = r#"{"list":[1,2,3],"ok":true}"#;
+        let request = Request::post("/echo")
+            .header("host", "evloop.test")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(document.as_bytes())))
+            .unwrap();
+        let response = client.send_request(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let echoed = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&echoed[..], document.as_bytes());
+
+        let job = send(&mut client, Method::GET, "/blocking/15", "").await;
+        let expected = "a 15 ms job ran on a blocking thread".to_owned();
+        assert_eq!(job, (StatusCode::OK, expected));
+
+        let (status, _) = send(&mut client, Method::POST, "/stop", "").await;
+        assert_eq!(status, StatusCode::OK);
+        evloop::timeout(Duration::from_secs(30), serving)
+            .await
+            .expect("the server did not stop")
+            .unwrap();
+    });
 }
