@@ -325,3 +325,37 @@ fn the_axum_router_is_served_by_evloop() {
             .unwrap();
     });
 }
+
+#[test]
+fn a_thread_that_entered_the_loop_sets_up_a_hyper_server_without_running_it() {
+    use hyper::rt::Executor;
+    let event_loop = EventLoop::builder().worker_threads(2).build().unwrap();
+    let handle = event_loop.handle();
+    // A plain thread holding only the handle builds the server's parts.
+    let addr = std::thread::spawn(move || {
+        let _in_loop = handle.enter();
+        let listener =
+            TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0").unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        evloop::hyper::HyperExecutor::current().execute(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let hello = hyper::service::service_fn(|_request| async {
+                Ok::<_, std::convert::Infallible>(hyper::Response::new("entered".to_owned()))
+            });
+            evloop::hyper::serve_connection(stream, hello)
+                .await
+                .unwrap();
+        });
+        addr
+    })
+    .join()
+    .unwrap();
+    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    client
+        .write_all(b"GET / HTTP/1.1\r\nhost: evloop.test\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    client.read_to_end(&mut answer).unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 200 OK"));
+    assert!(answer.ends_with(b"entered"));
+}

@@ -336,6 +336,7 @@ impl TcpStream {
     ///
     ///     let mut buf = [MaybeUninit::<u8>::uninit(); 16];
     ///     let n = poll_fn(|cx| server.poll_read_uninit(cx, &mut buf)).await?;
+    ///     // SAFETY: `poll_read_uninit` initialised the first `n` bytes.
     ///     let read: Vec<u8> = buf[..n].iter().map(|byte| unsafe { byte.assume_init() }).collect();
     ///     assert_eq!(read, b"raw");
     ///     Ok::<_, std::io::Error>(())
