@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== unit, integration and doc tests"
-cargo test
+echo "== unit, integration and doc tests (every feature on, so hyper's too)"
+cargo test --all-features
 
 echo "== loom models"
 # Each model sets its own preemption bound (see loom-tests/src/lib.rs);

@@ -100,6 +100,11 @@ pub mod sync;
 
 pub mod combinators;
 
+// hyper's runtime hooks (IO, executor, timer) and HTTP/1 serving, on the
+// loop and its sockets.
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
 // Entry points for the loom models in `loom-tests/`.
 #[cfg(loom)]
 #[doc(hidden)]

@@ -39,7 +39,6 @@ async fn echo(mut stream: TcpStream) -> io::Result<()> {
     }
 }
 
-/// An address nothing listens on.
 /// A client and the server side of its connection, on loopback.
 async fn connected_pair() -> (TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -50,6 +49,7 @@ async fn connected_pair() -> (TcpStream, TcpStream) {
     (client, server)
 }
 
+/// An address nothing listens on.
 fn unused_addr() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -352,4 +352,79 @@ fn a_connect_future_made_outside_the_loop_runs_when_awaited_inside() {
     let lp = two_workers();
     assert!(lp.run_until_complete(connect).is_err());
     lp.close();
+}
+
+/// A client whose peer has reset the connection (closed with a zero
+/// linger: RST, not FIN), once the client has seen the reset.
+async fn client_reset_by_its_peer() -> TcpStream {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().unwrap();
+    socket2::SockRef::from(&server)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(server);
+    let error = client.read(&mut [0; 8]).await.unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::ConnectionReset);
+    client
+}
+
+#[test]
+fn shutting_down_a_connection_the_peer_reset_succeeds() {
+    evloop::run(async {
+        let client = client_reset_by_its_peer().await;
+        client.shutdown(Shutdown::Write).unwrap();
+        client.shutdown(Shutdown::Both).unwrap();
+    });
+}
+
+#[test]
+fn closing_a_connection_the_peer_reset_succeeds() {
+    evloop::run(async {
+        let mut client = client_reset_by_its_peer().await;
+        poll_fn(|cx| Pin::new(&mut client).poll_close(cx))
+            .await
+            .unwrap();
+        let (_reader, writer) = client_reset_by_its_peer().await.into_split();
+        writer.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn an_uninitialised_read_returns_the_bytes_sent() {
+    use std::mem::MaybeUninit;
+    evloop::run(async {
+        let (mut client, mut server) = connected_pair().await;
+        let sent: Vec<u8> = (0..=255).cycle().take(100_000).collect();
+        let writing = evloop::spawn(async move {
+            client.write_all(&sent).await.unwrap();
+            sent
+        });
+        let mut received = Vec::new();
+        let mut buf = vec![MaybeUninit::<u8>::uninit(); 4096];
+        while received.len() < 100_000 {
+            let n = poll_fn(|cx| server.poll_read_uninit(cx, &mut buf))
+                .await
+                .unwrap();
+            assert!(n > 0, "end of stream after {} bytes", received.len());
+            // SAFETY: `poll_read_uninit` initialised the first `n` bytes.
+            received.extend(buf[..n].iter().map(|byte| unsafe { byte.assume_init() }));
+        }
+        assert_eq!(received, writing.await.unwrap());
+    });
+}
+
+#[test]
+fn a_host_name_is_resolved_and_connected_to() {
+    evloop::run(async {
+        let listener = TcpListener::bind("localhost:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let ip = listener.local_addr().unwrap().ip().to_string();
+        let client = TcpStream::connect(("localhost", port)).await.unwrap();
+        assert_eq!(client.peer_addr().unwrap(), listener.local_addr().unwrap());
+        let by_string = TcpStream::connect(format!("{ip}:{port}")).await.unwrap();
+        assert_eq!(by_string.peer_addr().unwrap().port(), port);
+    });
 }

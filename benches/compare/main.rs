@@ -6,6 +6,7 @@
 //! cargo bench --bench compare -- spawn           # workloads or sections containing "spawn"
 //! EVLOOP_BENCH_QUICK=1 cargo bench --bench compare   # smoke run: few iterations
 //! EVLOOP_BENCH_ITERATIONS=51 cargo bench --bench compare
+//! cargo bench --features hyper --bench compare -- HTTP   # the hyper servers
 //! ```
 //!
 //! Each workload is warmed up, then run several times on each runtime,
@@ -44,9 +45,13 @@ sections! {
     bridge,
     sync,
     combinators,
+    http,
 }
 
 fn main() {
+    if http::serve_if_asked() {
+        return;
+    }
     measure::install(measure::Settings::from_env());
     let settings = measure::settings();
     eprintln!(

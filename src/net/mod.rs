@@ -9,9 +9,9 @@
 //!
 //! Creating a socket (`bind`, `connect`) must happen inside an event loop;
 //! the socket may then be moved and used from any task of that loop.
-//! Addresses are anything [`std::net::ToSocketAddrs`] accepts; a host name
-//! (rather than an IP literal) is resolved with the system's blocking
-//! resolver.
+//! Addresses are anything [`ToSocketAddrs`] accepts (the types of
+//! [`std::net::ToSocketAddrs`]); a host name (rather than an IP literal) is
+//! resolved by the system's resolver on the loop's blocking pool.
 //!
 //! [`TcpStream`] and its owned halves implement `futures-io`'s `AsyncRead`
 //! and `AsyncWrite`, and the stream of incoming connections implements
@@ -52,9 +52,13 @@
 //! .unwrap();
 //! ```
 
+mod addr;
 mod stream;
 mod tcp;
 mod udp;
+mod uninit;
+
+pub use addr::ToSocketAddrs;
 
 pub use stream::{
     DEFAULT_LIMIT, IncompleteReadError, LimitOverrunError, Server, StreamError, StreamReader,
@@ -63,35 +67,3 @@ pub use stream::{
 };
 pub use tcp::{Accept, Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
-
-use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
-
-/// Resolves `addr` into its list of socket addresses.
-fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
-    if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the address resolved to no socket address",
-        ));
-    }
-    Ok(addrs)
-}
-
-/// Tries `attempt` on each address in turn, returning the first success or
-/// the last error.
-async fn each_addr<T, F, Fut>(addr: impl ToSocketAddrs, mut attempt: F) -> io::Result<T>
-where
-    F: FnMut(SocketAddr) -> Fut,
-    Fut: std::future::Future<Output = io::Result<T>>,
-{
-    let mut last_error = None;
-    for addr in resolve(addr)? {
-        match attempt(addr).await {
-            Ok(value) => return Ok(value),
-            Err(error) => last_error = Some(error),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| io::Error::other("no address to try")))
-}

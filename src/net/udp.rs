@@ -3,8 +3,10 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
+use crate::net::ToSocketAddrs;
+use crate::net::addr::{each_addr, resolve};
 use crate::reactor::{self, io::Direction, io::IoSource};
 
 /// A UDP socket (asyncio's datagram endpoint).
@@ -50,7 +52,7 @@ impl UdpSocket {
     /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let reactor = reactor::current();
-        super::each_addr(addr, |addr| {
+        each_addr(addr, |addr| {
             let reactor = reactor.clone();
             async move {
                 let socket = mio::net::UdpSocket::bind(addr)?;
@@ -92,7 +94,7 @@ impl UdpSocket {
     ///
     /// See [`UdpSocket`].
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
-        let target = super::resolve(target)?[0];
+        let target = resolve(&target).await?[0];
         poll_fn(|cx| {
             self.io
                 .poll_io(cx, Direction::Write, |socket| socket.send_to(buf, target))
@@ -137,14 +139,7 @@ impl UdpSocket {
     /// .unwrap();
     /// ```
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        let mut last_error = None;
-        for addr in super::resolve(addr)? {
-            match self.io.source().connect(addr) {
-                Ok(()) => return Ok(()),
-                Err(error) => last_error = Some(error),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| io::Error::other("no address to try")))
+        each_addr(addr, |addr| async move { self.io.source().connect(addr) }).await
     }
 
     /// Sends one datagram to the connected peer.

@@ -85,10 +85,9 @@ pub use server::{Server, start_server, start_server_with_limit};
 pub use writer::StreamWriter;
 
 use std::io;
-use std::net::ToSocketAddrs;
 use std::sync::Arc;
 
-use crate::net::TcpStream;
+use crate::net::{TcpStream, ToSocketAddrs};
 use crate::runtime::Handle;
 
 /// The default limit of a [`StreamReader`], 64 KiB as in asyncio.

@@ -19,7 +19,7 @@
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use super::waiters::{Waiters, wake_all};
 use super::{DEFAULT_LIMIT, StreamReader, StreamWriter, check_limit, streams};
-use crate::net::TcpListener;
+use crate::net::{TcpListener, ToSocketAddrs};
 use crate::runtime::Handle;
 use crate::util::lock_std as lock;
 
