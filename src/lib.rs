@@ -90,6 +90,8 @@ mod blocking;
 
 mod callbacks;
 
+pub mod signal;
+
 pub mod bridge;
 
 pub mod runtime;
