@@ -98,6 +98,8 @@ pub mod runtime;
 
 pub mod net;
 
+pub mod process;
+
 pub mod sync;
 
 pub mod combinators;

@@ -69,4 +69,6 @@ pub use stream::{
 };
 pub use tcp::{Accept, Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
+
+pub(crate) use stream::{Transport, no_ip_address};
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -50,16 +50,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
-use mio::event::Source;
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixDatagram as StdDatagram;
 
 pub use std::os::unix::net::SocketAddr;
 
 use super::stream::{AcceptTransport, Listener, Transport, no_ip_address};
-use crate::reactor::{self, io::Direction, io::IoSource};
+use crate::reactor::{self, fd::FdSource, io::Direction, io::IoSource};
 
 /// The address of `path`: a pathname, or an abstract name when the path
 /// starts with a NUL byte.
@@ -756,7 +752,8 @@ impl AsyncWrite for OwnedWriteHalf {
     }
 }
 
-/// A Unix datagram socket: each send is one message, kept whole.
+/// A Unix datagram socket: each send is one message, kept whole. (It
+/// keeps std's socket, which has the calls that take an abstract address.)
 ///
 /// Several tasks may use one socket through an `Arc` (all methods take
 /// `&self`).
@@ -778,7 +775,7 @@ impl AsyncWrite for OwnedWriteHalf {
 /// .unwrap();
 /// ```
 pub struct UnixDatagram {
-    io: IoSource<DatagramSource>,
+    io: IoSource<FdSource<StdDatagram>>,
 }
 
 impl UnixDatagram {
@@ -852,7 +849,7 @@ impl UnixDatagram {
     fn register(socket: StdDatagram) -> io::Result<UnixDatagram> {
         socket.set_nonblocking(true)?;
         Ok(UnixDatagram {
-            io: IoSource::new(&reactor::current(), DatagramSource(socket))?,
+            io: IoSource::new(&reactor::current(), FdSource(socket))?,
         })
     }
 
@@ -942,35 +939,6 @@ impl UnixDatagram {
     /// See [`UnixDatagram::connect`].
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.source().0.peer_addr()
-    }
-}
-
-/// A standard-library datagram socket as a mio source: std has the calls
-/// that take an abstract address (`connect_addr`, `send_to_addr`).
-#[derive(Debug)]
-struct DatagramSource(StdDatagram);
-
-impl Source for DatagramSource {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interest: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).register(registry, token, interest)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interest: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).reregister(registry, token, interest)
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).deregister(registry)
     }
 }
 

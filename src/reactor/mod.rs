@@ -25,6 +25,7 @@
 //! cannot model.
 
 mod driver;
+pub(crate) mod fd;
 pub(crate) mod io;
 pub(crate) mod timer;
 
