@@ -46,6 +46,7 @@ sections! {
     sync,
     combinators,
     http,
+    os,
 }
 
 fn main() {
