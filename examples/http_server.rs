@@ -17,8 +17,11 @@
 //!
 //! Connections are kept alive between requests; a client must send a
 //! request's head within the header-read timeout (10 s) or the connection
-//! is closed. On stop, the server stops accepting, lets every request in
-//! progress finish, and closes each connection after its last response.
+//! is closed. On stop (`POST /stop`, SIGTERM or Ctrl-C), the server stops
+//! accepting, lets every request in progress finish, and closes each
+//! connection after its last response; connections still open after the
+//! shutdown deadline (10 s) are closed with the loop, and the process
+//! exits 0.
 //!
 //! The server itself is [`serve`], which the integration tests call too.
 
@@ -34,6 +37,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use evloop::hyper::{GracefulShutdown, HyperIo, http1_builder};
 use evloop::net::TcpListener;
+use evloop::signal::{SIGINT, SIGTERM, Signals};
 use evloop::sync::Event;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -51,12 +55,16 @@ const MAX_JOB: Duration = Duration::from_secs(10);
 pub struct Options {
     /// How long a client may take to send a request's head.
     pub header_read_timeout: Duration,
+    /// How long the requests in progress may take to finish once the
+    /// server stops; `serve` returns when they have, or at this deadline.
+    pub shutdown_deadline: Duration,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             header_read_timeout: Duration::from_secs(10),
+            shutdown_deadline: Duration::from_secs(10),
         }
     }
 }
@@ -198,8 +206,9 @@ async fn either(first: impl Future<Output = ()>, second: impl Future<Output = ()
 
 /// Serves HTTP/1.1 on `listener` until `POST /stop` or until `shutdown`
 /// resolves, then stops gracefully: no new connection is accepted, the
-/// requests in progress are answered, and the connections close. Returns
-/// the server's counters.
+/// requests in progress are answered, and the connections close (those
+/// still open at the shutdown deadline are left to the loop's close).
+/// Returns the server's counters.
 pub async fn serve(
     listener: TcpListener,
     options: Options,
@@ -249,7 +258,12 @@ pub async fn serve(
         }));
     }
     drop(listener);
-    graceful.shutdown().await;
+    if evloop::timeout(options.shutdown_deadline, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!("connections still open at the shutdown deadline are closed with the loop");
+    }
     app.stats.clone()
 }
 
@@ -292,10 +306,20 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // Caught from before the first connection, so a SIGTERM always
+        // stops the server gracefully.
+        let mut signals = match Signals::new(&[SIGTERM, SIGINT]) {
+            Ok(signals) => signals,
+            Err(error) => {
+                eprintln!("cannot catch SIGTERM/SIGINT: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
         println!("listening on http://{}", listener.local_addr().unwrap());
-        // Besides `POST /stop`, what stops the server: a signal future
-        // (ctrl-c, SIGTERM) goes here in place of `pending()`.
-        let shutdown = std::future::pending();
+        // Besides `POST /stop`, what stops the server.
+        let shutdown = async move {
+            let _ = signals.recv().await;
+        };
         let stats = serve(listener, Options::default(), shutdown).await;
         println!("stopped: {}", stats.to_json());
         ExitCode::SUCCESS

@@ -60,6 +60,18 @@
 //! | `asyncio.Lock/Event/Condition/Semaphore/BoundedSemaphore/Barrier` | `evloop::sync::{Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier}` |
 //! | `asyncio.Queue/PriorityQueue/LifoQueue` | `evloop::sync::{Queue, PriorityQueue, LifoQueue}` |
 //! | `asyncio.open_connection` / `start_server` | `evloop::net::open_connection` / `start_server` |
+//! | `asyncio.open_unix_connection` / `start_unix_server` | `evloop::net::open_unix_connection` / `start_unix_server` |
+//! | `loop.create_unix_connection` / `create_unix_server` (raw sockets) | `evloop::net::UnixStream::connect` / `UnixListener::bind` |
+//! | `AF_UNIX` datagram endpoint | `evloop::net::UnixDatagram` |
+//! | `loop.add_signal_handler(sig, cb)` / `remove_signal_handler(sig)` | `Handle::add_signal_handler(sig, cb)` / `Handle::remove_signal_handler(sig)` |
+//! | waiting for `KeyboardInterrupt` | `evloop::signal::ctrl_c().await` |
+//! | (a stream of signals) | `evloop::signal::Signals::new(&[SIGTERM, SIGHUP])` |
+//! | `asyncio.create_subprocess_exec(p, *args, stdout=PIPE)` | `process::Command::new(p).args(args).stdout(Stdio::piped()).spawn()` |
+//! | `asyncio.create_subprocess_shell(cmd)` | `process::Command::shell(cmd).spawn()` |
+//! | `proc.stdin` / `stdout` / `stderr`, `proc.pid` | `child.stdin` / `stdout` / `stderr` (`StreamWriter` / `StreamReader`), `child.id()` |
+//! | `proc.wait()`, `proc.returncode` | `child.wait().await`, `child.returncode()` |
+//! | `proc.communicate(input)` | `child.communicate(Some(input)).await` |
+//! | `proc.kill()` / `terminate()` / `send_signal(s)` | `child.kill()` / `terminate()` / `send_signal(s)` |
 //!
 //! Differences from asyncio, all deliberate: the loop runs tasks on several
 //! worker threads from the moment it is built (so spawned futures must be
@@ -68,6 +80,16 @@
 //! cancellation drops the future at its next `.await` (destructors are the
 //! `finally` blocks) instead of raising inside it; a panic in a task is
 //! caught and reported through its `Task`, like an exception.
+//!
+//! Differences in the OS surface, also deliberate: a stale Unix socket file
+//! makes `start_unix_server` / `UnixListener::bind` fail with an `AddrInUse`
+//! that says so, instead of being removed silently (removing a file the
+//! program did not create is the caller's call); once evloop catches a
+//! signal the process keeps catching it (the OS handler is shared by every
+//! loop and library of the process), so removing the last handler leaves the
+//! signal ignored rather than restoring its default action; signal handlers
+//! may be added from any thread; `Command::kill_on_drop` is an option asyncio
+//! lacks.
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
@@ -90,11 +112,15 @@ mod blocking;
 
 mod callbacks;
 
+pub mod signal;
+
 pub mod bridge;
 
 pub mod runtime;
 
 pub mod net;
+
+pub mod process;
 
 pub mod sync;
 

@@ -161,6 +161,7 @@ fn keep_alive_serves_every_request_of_a_client_on_one_connection() {
 fn a_client_too_slow_to_send_its_request_head_is_cut_off() {
     let mut server = Server::start(Options {
         header_read_timeout: Duration::from_millis(200),
+        ..Options::default()
     });
     let mut slow = std::net::TcpStream::connect(server.addr).unwrap();
     // Half a request head, then nothing.

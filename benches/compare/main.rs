@@ -20,6 +20,7 @@
 //! `sections!` list below; `runtimes::Runtime` lets one function serve both
 //! runtimes.
 
+mod echo;
 mod measure;
 mod python;
 mod runtimes;
@@ -46,6 +47,7 @@ sections! {
     sync,
     combinators,
     http,
+    os,
 }
 
 fn main() {

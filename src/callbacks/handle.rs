@@ -109,6 +109,13 @@ impl CallbackHandle {
         CallbackHandle::with_state(REFUSED)
     }
 
+    /// A pending callback without a closure: its work is the task given to
+    /// [`set_task`](CallbackHandle::set_task) (a signal handler's), which
+    /// cancelling the handle cancels.
+    pub(crate) fn pending() -> CallbackHandle {
+        CallbackHandle::with_state(PENDING)
+    }
+
     /// A pending callback that carries its closure, for
     /// [`run_if_pending`](CallbackHandle::run_if_pending).
     pub(crate) fn with_closure<F>(callback: F) -> CallbackHandle
@@ -165,7 +172,9 @@ impl CallbackHandle {
         let _ = catch_unwind(AssertUnwindSafe(|| self.inner.slot.discard()));
     }
 
-    /// Ties the task that sleeps until the callback is due to this handle.
+    /// Ties the callback's task to this handle, so that cancelling the
+    /// handle cancels it: the task that sleeps until a timed callback is
+    /// due, or the task of a signal handler.
     pub(crate) fn set_task(&self, task: Task<()>) {
         if self.inner.state.load(Ordering::Acquire) == CANCELLED {
             task.cancel();

@@ -69,7 +69,7 @@ where
     }
 }
 
-/// hyper's `Timer` on evloop's timers: its sleeps are [`evloop::time::Sleep`]
+/// hyper's `Timer` on evloop's timers: its sleeps are [`evloop::time::Sleep`](crate::time::Sleep)
 /// futures, and [`reset`](::hyper::rt::Timer::reset) moves a sleep's
 /// deadline in place rather than allocating a new one (hyper-util's
 /// `TokioTimer` for evloop). It is what hyper's timeouts, such as HTTP/1's

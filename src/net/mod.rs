@@ -57,13 +57,18 @@ mod stream;
 mod tcp;
 mod udp;
 mod uninit;
+pub mod unix;
 
 pub use addr::ToSocketAddrs;
 
 pub use stream::{
     DEFAULT_LIMIT, IncompleteReadError, LimitOverrunError, Server, StreamError, StreamReader,
-    StreamWriter, open_connection, open_connection_with_limit, start_server,
-    start_server_with_limit,
+    StreamWriter, open_connection, open_connection_with_limit, open_unix_connection,
+    open_unix_connection_with_limit, start_server, start_server_with_limit, start_unix_server,
+    start_unix_server_with_limit,
 };
 pub use tcp::{Accept, Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
+
+pub(crate) use stream::{Transport, no_ip_address};
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

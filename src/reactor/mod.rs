@@ -25,6 +25,7 @@
 //! cannot model.
 
 mod driver;
+pub(crate) mod fd;
 pub(crate) mod io;
 pub(crate) mod timer;
 
@@ -177,10 +178,18 @@ impl Drop for Reactor {
 /// Outside an event loop, with the "no current loop" message.
 #[track_caller]
 pub(crate) fn current() -> Handle {
-    let shared = context::with_current(|entered| entered.map(|entered| entered.reactor.clone()));
-    match shared.map(Arc::downcast::<Shared>) {
-        Some(Ok(shared)) => Handle { shared },
-        Some(Err(_)) => unreachable!("a loop's reactor part is always a reactor"),
+    match try_current() {
+        Some(handle) => handle,
         None => context::no_current_loop(),
+    }
+}
+
+/// The reactor of the event loop the current thread is in, or `None`
+/// outside an event loop.
+pub(crate) fn try_current() -> Option<Handle> {
+    let shared = context::with_current(|entered| entered.map(|entered| entered.reactor.clone()))?;
+    match Arc::downcast::<Shared>(shared) {
+        Ok(shared) => Some(Handle { shared }),
+        Err(_) => unreachable!("a loop's reactor part is always a reactor"),
     }
 }

@@ -2,10 +2,12 @@
 //! hold. Every public method of the loop lives here and delegates to the
 //! part that does the work, through that part's own handle: the scheduler
 //! (tasks), the callbacks, the bridge (`ConcurrentFuture`), the reactor
-//! (the clock, timers) and the blocking pool.
+//! (the clock, timers), the blocking pool and the signal handlers.
 
 use std::fmt;
 use std::future::Future;
+use std::io;
+use std::os::raw::c_int;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -14,6 +16,7 @@ use super::{EnterGuard, LoopInner, context};
 use crate::blocking;
 use crate::bridge::{self, ConcurrentFuture};
 use crate::callbacks::CallbackHandle;
+use crate::signal;
 use crate::task::{Task, TaskBuilder};
 
 /// A reference to an event loop, cheap to clone, usable from any thread:
@@ -365,6 +368,61 @@ impl Handle {
     /// ```
     pub fn enter(&self) -> EnterGuard {
         context::enter(self)
+    }
+
+    /// Calls `callback` in a task of this loop each time the signal `sig`
+    /// arrives, until the returned handle is cancelled or
+    /// [`remove_signal_handler`](Handle::remove_signal_handler) is called
+    /// (asyncio's `loop.add_signal_handler`). A handler already set for
+    /// `sig` on this loop is replaced. Every loop of the process with a
+    /// handler for `sig` calls its own. A panic in the callback is reported
+    /// and the handler stays.
+    ///
+    /// Fails with [`io::ErrorKind::InvalidInput`] for a number that is not
+    /// a signal or cannot be caught (`SIGKILL`, `SIGSTOP`), and with an
+    /// error on a closed loop. See [`signal`](crate::signal) for what
+    /// catching a signal changes for the process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use evloop::signal::SIGUSR2;
+    ///
+    /// evloop::run(async {
+    ///     let (tx, rx) = std::sync::mpsc::channel();
+    ///     let handle = evloop::Handle::current();
+    ///     handle.add_signal_handler(SIGUSR2, move || tx.send("reloaded").unwrap())?;
+    ///     // SAFETY: raise(3) has no preconditions; SIGUSR2 is caught from here on.
+    ///     unsafe { libc::raise(SIGUSR2) };
+    ///     let got = evloop::to_thread(move || rx.recv().unwrap()).await.unwrap();
+    ///     assert_eq!(got, "reloaded");
+    ///     assert!(handle.remove_signal_handler(SIGUSR2));
+    ///     assert!(!handle.remove_signal_handler(SIGUSR2));
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn add_signal_handler<F>(&self, sig: c_int, callback: F) -> io::Result<CallbackHandle>
+    where
+        F: FnMut() + Send + 'static,
+    {
+        if self.is_closed() {
+            return Err(io::Error::other(
+                "cannot add a signal handler to a closed event loop",
+            ));
+        }
+        signal::add_handler(&self.inner.scheduler, &self.inner.reactor, sig, callback)
+    }
+
+    /// Removes the handler of `sig` set on this loop with
+    /// [`add_signal_handler`](Handle::add_signal_handler); returns whether
+    /// there was one (asyncio's `loop.remove_signal_handler`).
+    ///
+    /// # Examples
+    ///
+    /// See [`add_signal_handler`](Handle::add_signal_handler).
+    pub fn remove_signal_handler(&self, sig: c_int) -> bool {
+        signal::remove_handler(&self.inner.scheduler, sig)
     }
 }
 

@@ -76,13 +76,21 @@ mod buffer;
 mod error;
 mod reader;
 mod server;
+mod transport;
+mod unix;
 mod waiters;
 mod writer;
 
 pub use error::{IncompleteReadError, LimitOverrunError, StreamError};
 pub use reader::StreamReader;
 pub use server::{Server, start_server, start_server_with_limit};
+pub use unix::{
+    open_unix_connection, open_unix_connection_with_limit, start_unix_server,
+    start_unix_server_with_limit,
+};
 pub use writer::StreamWriter;
+
+pub(crate) use transport::{AcceptTransport, Listener, Transport, no_ip_address};
 
 use std::io;
 use std::sync::Arc;
@@ -157,7 +165,7 @@ pub async fn open_connection_with_limit(
     check_limit(limit)?;
     let handle = Handle::current();
     let stream = TcpStream::connect(addr).await?;
-    Ok(streams(stream, limit, handle))
+    Ok(streams(Arc::new(stream), limit, handle))
 }
 
 fn check_limit(limit: usize) -> io::Result<()> {
@@ -171,8 +179,11 @@ fn check_limit(limit: usize) -> io::Result<()> {
 }
 
 /// The reader and writer of a connected stream.
-fn streams(stream: TcpStream, limit: usize, handle: Handle) -> (StreamReader, StreamWriter) {
-    let stream = Arc::new(stream);
+fn streams(
+    stream: Arc<dyn Transport>,
+    limit: usize,
+    handle: Handle,
+) -> (StreamReader, StreamWriter) {
     (
         StreamReader::new(stream.clone(), limit),
         StreamWriter::new(stream, handle),

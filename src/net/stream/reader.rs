@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::buffer::{ReadBuffer, Scan, scan};
 use super::error::{IncompleteReadError, LimitOverrunError, StoredError, StreamError};
-use crate::net::TcpStream;
+use super::transport::Transport;
 
 /// The reading side of a connection (asyncio's `StreamReader`), from
 /// [`open_connection`](super::open_connection) or handed to a
@@ -54,7 +54,7 @@ use crate::net::TcpStream;
 /// .unwrap();
 /// ```
 pub struct StreamReader {
-    stream: Arc<TcpStream>,
+    stream: Arc<dyn Transport>,
     buffer: ReadBuffer,
     limit: usize,
     /// The peer closed its side: no more bytes will come.
@@ -64,7 +64,7 @@ pub struct StreamReader {
 }
 
 impl StreamReader {
-    pub(super) fn new(stream: Arc<TcpStream>, limit: usize) -> StreamReader {
+    pub(crate) fn new(stream: Arc<dyn Transport>, limit: usize) -> StreamReader {
         StreamReader {
             stream,
             buffer: ReadBuffer::default(),

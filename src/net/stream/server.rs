@@ -26,7 +26,7 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use super::waiters::{Waiters, wake_all};
-use super::{DEFAULT_LIMIT, StreamReader, StreamWriter, check_limit, streams};
+use super::{DEFAULT_LIMIT, Listener, StreamReader, StreamWriter, check_limit, streams};
 use crate::net::{TcpListener, ToSocketAddrs};
 use crate::runtime::Handle;
 use crate::util::lock_std as lock;
@@ -135,8 +135,29 @@ where
     let handle = Handle::current();
     let listener = TcpListener::bind(addr).await?;
     let local_addr = listener.local_addr()?;
-    let shared = Arc::new(ServerShared {
+    Ok(serve(
+        Box::new(listener),
         local_addr,
+        handler,
+        limit,
+        handle,
+    ))
+}
+
+/// Serves the connections of `listener` with `handler`, each in a task of
+/// the loop of `handle`.
+pub(super) fn serve<A, H, F>(
+    listener: Box<dyn Listener>,
+    local_addr: A,
+    handler: H,
+    limit: usize,
+    handle: Handle,
+) -> Server<A>
+where
+    H: Fn(StreamReader, StreamWriter) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let shared = Arc::new(ServerShared {
         state: Mutex::new(ServerState {
             listener: Some(listener),
             accepting: true,
@@ -147,10 +168,12 @@ where
     let accept_loop = accept_loop(shared.clone(), Arc::new(handler), limit, handle.clone());
     // Detached: it ends when the server is closed.
     drop(handle.spawn(accept_loop));
-    Ok(Server { shared })
+    Server { shared, local_addr }
 }
 
-/// A running TCP server from [`start_server`] (asyncio's `Server`).
+/// A running server from [`start_server`] (asyncio's `Server`), or from
+/// [`start_unix_server`](super::start_unix_server) with `A` the Unix
+/// socket address.
 ///
 /// Cheap to clone: clones control the same server. Dropping every clone
 /// does not stop it (asyncio's loop keeps serving a server nobody refers
@@ -161,18 +184,18 @@ where
 ///
 /// See [`start_server`].
 #[derive(Clone)]
-pub struct Server {
+pub struct Server<A = SocketAddr> {
     shared: Arc<ServerShared>,
+    local_addr: A,
 }
 
 struct ServerShared {
-    local_addr: SocketAddr,
     state: Mutex<ServerState>,
 }
 
 struct ServerState {
     /// The listening socket; `None` once the server is closed.
-    listener: Option<TcpListener>,
+    listener: Option<Box<dyn Listener>>,
     /// The accept loop task still runs (and may hold the socket open).
     accepting: bool,
     /// Handler tasks that have not ended.
@@ -187,7 +210,7 @@ impl ServerState {
     }
 }
 
-impl Server {
+impl<A: Clone> Server<A> {
     /// The address the server listens on (asyncio's `server.sockets`).
     ///
     /// # Examples
@@ -201,10 +224,12 @@ impl Server {
     /// })
     /// .unwrap();
     /// ```
-    pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local_addr
+    pub fn local_addr(&self) -> A {
+        self.local_addr.clone()
     }
+}
 
+impl<A> Server<A> {
     /// Whether the server accepts new connections, i.e. was not closed
     /// (asyncio's `is_serving`).
     ///
@@ -297,8 +322,8 @@ impl Server {
     /// .unwrap();
     /// ```
     pub async fn serve_forever(&self) {
-        struct CloseOnCancel<'a>(Option<&'a Server>);
-        impl Drop for CloseOnCancel<'_> {
+        struct CloseOnCancel<'a, A>(Option<&'a Server<A>>);
+        impl<A> Drop for CloseOnCancel<'_, A> {
             fn drop(&mut self) {
                 if let Some(server) = self.0 {
                     server.close();
@@ -370,11 +395,11 @@ where
 {
     loop {
         let accept = match &shared.lock().listener {
-            Some(listener) => listener.accept(),
+            Some(listener) => listener.accept_transport(),
             None => break,
         };
         match accept.await {
-            Ok((stream, _peer)) => {
+            Ok(stream) => {
                 let Some(guard) = shared.start_connection() else {
                     break;
                 };
@@ -419,11 +444,11 @@ async fn pause_unless_closed(shared: &ServerShared, delay: Duration) {
     .await
 }
 
-impl fmt::Debug for Server {
+impl<A: fmt::Debug> fmt::Debug for Server<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.shared.lock();
         f.debug_struct("Server")
-            .field("local_addr", &self.shared.local_addr)
+            .field("local_addr", &self.local_addr)
             .field("serving", &state.listener.is_some())
             .field("active_connections", &state.active)
             .finish()

@@ -33,8 +33,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use super::error::StoredError;
+use super::transport::Transport;
 use super::waiters::{Waiters, wake_all};
-use crate::net::TcpStream;
 use crate::runtime::Handle;
 use crate::util::lock_std as lock;
 
@@ -97,7 +97,7 @@ pub struct StreamWriter {
 
 /// What the writer and its flusher task share.
 struct WriterShared {
-    stream: Arc<TcpStream>,
+    stream: Arc<dyn Transport>,
     /// The loop the flusher task runs on.
     handle: Handle,
     state: Mutex<WriteState>,
@@ -193,7 +193,7 @@ impl WriteState {
 }
 
 impl StreamWriter {
-    pub(super) fn new(stream: Arc<TcpStream>, handle: Handle) -> StreamWriter {
+    pub(crate) fn new(stream: Arc<dyn Transport>, handle: Handle) -> StreamWriter {
         StreamWriter {
             shared: Arc::new(WriterShared {
                 stream,
@@ -548,7 +548,8 @@ impl StreamWriter {
         Ok(())
     }
 
-    /// The address of the peer (asyncio's `get_extra_info("peername")`).
+    /// The address of the peer (asyncio's `get_extra_info("peername")`);
+    /// an [`io::ErrorKind::Unsupported`] error over a Unix socket or a pipe.
     ///
     /// # Examples
     ///

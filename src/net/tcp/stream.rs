@@ -203,7 +203,7 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// See [`TcpListener`].
+    /// See [`TcpListener`](super::TcpListener).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.source().local_addr()
     }
