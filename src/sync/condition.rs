@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::lock::{Lock, LockGuard};
-use super::wait_list::{WaitList, WaiterKey, WakeList};
 use crate::loom::Mutex;
 use crate::util::lock;
+use crate::util::wait_list::{WaitList, WaiterKey, WakeList};
 
 /// A condition variable for tasks, like `asyncio.Condition`.
 ///

@@ -88,7 +88,6 @@ mod lock;
 mod permits;
 mod queue;
 mod semaphore;
-mod wait_list;
 
 #[cfg(test)]
 mod test_util;

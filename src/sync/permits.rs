@@ -16,9 +16,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::wait_list::{WaitList, WaiterKey};
 use crate::loom::Mutex;
 use crate::util::lock;
+use crate::util::wait_list::{WaitList, WaiterKey, WakeList};
 
 /// Free permits and the tasks waiting for one.
 #[derive(Debug)]
@@ -72,7 +72,9 @@ impl Permits {
         let mut state = lock(&self.state);
         if let Some(waker) = state.waiters.notify_front(|_| {}) {
             drop(state);
-            waker.wake();
+            let mut wakers = WakeList::new();
+            wakers.push(waker);
+            wakers.wake_all();
             return Ok(());
         }
         if bound.is_some_and(|bound| state.available >= bound) {

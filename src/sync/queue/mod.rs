@@ -34,9 +34,9 @@ use std::task::{Context, Poll};
 
 pub use self::error::{GetNowaitError, PutNowaitError, QueueShutDown, TaskDoneError};
 pub use self::order::{Fifo, Lifo, Order, Priority};
-use super::wait_list::{WaitList, WaiterKey, WakeList};
 use crate::loom::{Mutex, MutexGuard};
 use crate::util::lock;
+use crate::util::wait_list::{WaitList, WaiterKey, WakeList};
 
 /// A first-in first-out queue for tasks, like `asyncio.Queue`.
 ///
