@@ -80,7 +80,9 @@ impl Permits {
         if bound.is_some_and(|bound| state.available >= bound) {
             return Err(AtBound);
         }
-        state.available += 1;
+        // At usize::MAX free permits, one more is not representable: the
+        // count stays at its ceiling, in every build profile.
+        state.available = state.available.saturating_add(1);
         Ok(())
     }
 
