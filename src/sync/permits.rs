@@ -14,7 +14,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::loom::Mutex;
 use crate::util::lock;
@@ -63,6 +63,30 @@ impl Permits {
         AcquirePermit {
             permits: self,
             key: None,
+        }
+    }
+
+    /// Takes a permit for a waiter whose future is not polling right now:
+    /// `None` when one was free (the waiter owns it), else the key under
+    /// which it was queued with `waker`, to be resumed with
+    /// [`resume`](Self::resume).
+    pub(crate) fn enqueue(&self, waker: &Waker) -> Option<WaiterKey> {
+        let mut state = lock(&self.state);
+        if state.available > 0 {
+            state.available -= 1;
+            None
+        } else {
+            Some(state.waiters.push_back((), waker))
+        }
+    }
+
+    /// The future of a waiter queued by [`enqueue`](Self::enqueue); dropping
+    /// it leaves the queue (or passes on a permit handed to it), as for
+    /// [`acquire`](Self::acquire).
+    pub(crate) fn resume(&self, key: WaiterKey) -> AcquirePermit<'_> {
+        AcquirePermit {
+            permits: self,
+            key: Some(key),
         }
     }
 

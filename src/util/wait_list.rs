@@ -187,14 +187,24 @@ impl<S> WaitList<S> {
     /// into its state, and returns its waker (to be woken once the primitive's
     /// mutex is released). `None` if nobody waits.
     pub(crate) fn notify_front(&mut self, notify: impl FnOnce(&mut S)) -> Option<Waker> {
+        self.notify_front_with(|state, _| notify(state))
+    }
+
+    /// Like [`notify_front`](Self::notify_front), with the waiter's waker lent
+    /// to `notify` (to queue the waiter somewhere else, for example).
+    pub(crate) fn notify_front_with(
+        &mut self,
+        notify: impl FnOnce(&mut S, &Waker),
+    ) -> Option<Waker> {
         if self.head == NIL {
             return None;
         }
         let key = self.head;
         self.unlink(key);
         let entry = self.entry_mut(key);
-        notify(&mut entry.state);
-        let waker = entry.waker.take();
+        let waker = entry.waker.take().expect("a queued waiter has a waker");
+        notify(&mut entry.state, &waker);
+        let waker = Some(waker);
         if !entry.owned {
             self.free_slot(key);
         }
