@@ -257,10 +257,7 @@ fn cancelling_a_task_that_awaits_a_promise_leaves_the_promise_pending() {
             promise.await
         }
     });
-    let other = lp.handle().spawn({
-        let promise = promise.clone();
-        async move { promise.await }
-    });
+    let other = lp.handle().spawn(promise.clone());
     waiting_rx.recv().unwrap();
     assert!(cancelled.cancel());
     let error = lp.run_until_complete(cancelled).unwrap_err();

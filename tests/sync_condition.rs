@@ -150,8 +150,7 @@ fn notified_tasks_take_the_lock_back_in_the_order_they_waited() {
             for task in tasks {
                 task.await.unwrap();
             }
-            let order = order.lock().unwrap().clone();
-            order
+            order.lock().unwrap().clone()
         });
         assert_eq!(order, [1, 2, 3]);
     }
