@@ -49,7 +49,7 @@
 //! | `asyncio.wait(ts, return_when=...)` | `evloop::wait(ts, ReturnWhen::..., timeout)` |
 //! | `asyncio.as_completed(ts)` | `evloop::as_completed(ts, timeout)` |
 //! | `asyncio.shield(t)` | `evloop::shield(t)` |
-//! | `asyncio.TaskGroup()` | `evloop::TaskGroup` |
+//! | `async with asyncio.TaskGroup() as tg:` | `evloop::TaskGroup::scope(body)`, `TaskGroup::new()` + `join()` |
 //! | `loop.create_future()` | `evloop::Promise::new()` |
 //! | `loop.call_soon(cb)` / `call_soon_threadsafe(cb)` | `Handle::call_soon(cb)` / `Handle::call_soon_threadsafe(cb)` |
 //! | `loop.call_later(s, cb)` / `call_at(t, cb)` | `Handle::call_later(d, cb)` / `Handle::call_at(t, cb)` |
@@ -90,6 +90,16 @@
 //! signal ignored rather than restoring its default action; signal handlers
 //! may be added from any thread; `Command::kill_on_drop` is an option asyncio
 //! lacks.
+//!
+//! Differences in the primitives, also deliberate: cancelling a task that
+//! awaits a `Promise` does not cancel the promise (a promise is a shared
+//! handle, other clones may be awaited and its result may still be set, so only
+//! the cancelled waiter's clone goes); `Semaphore::release` saturates at
+//! `usize::MAX` free permits (a `usize` has a ceiling, Python's `int` has not);
+//! room made in a full queue is kept for the putter it wakes, so `put_nowait`
+//! cannot take it from under it (and `full()` counts it); a `TaskGroup::scope`
+//! or group that is dropped from outside (its task cancelled) cancels its
+//! children without waiting for them, as a destructor cannot await.
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 

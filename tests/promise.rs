@@ -244,3 +244,28 @@ fn a_panicking_waker_keeps_neither_the_other_waiters_nor_the_done_callbacks_from
     );
     assert_eq!(rx.try_iter().collect::<Vec<_>>(), [(0, 9), (1, 9)]);
 }
+
+#[test]
+fn cancelling_a_task_that_awaits_a_promise_leaves_the_promise_pending() {
+    let lp = event_loop(2, "promise-task-cancel");
+    let promise: Promise<u32> = Promise::new();
+    let (waiting_tx, waiting_rx) = mpsc::channel();
+    let cancelled = lp.handle().spawn({
+        let promise = promise.clone();
+        async move {
+            waiting_tx.send(()).unwrap();
+            promise.await
+        }
+    });
+    let other = lp.handle().spawn(promise.clone());
+    waiting_rx.recv().unwrap();
+    assert!(cancelled.cancel());
+    let error = lp.run_until_complete(cancelled).unwrap_err();
+    assert!(error.is_cancelled(), "the task itself ends cancelled");
+    assert!(
+        !promise.done() && !promise.cancelled(),
+        "a shared promise outlives the cancellation of one of its waiters"
+    );
+    promise.set_result(7).unwrap();
+    assert_eq!(lp.run_until_complete(other).unwrap().unwrap(), 7);
+}

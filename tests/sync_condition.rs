@@ -69,6 +69,93 @@ fn notify_wakes_waiters_in_the_order_they_started_waiting() {
     });
 }
 
+/// asyncio hands the lock back to notified waiters in the order they waited,
+/// whichever of them happens to run first.
+#[test]
+fn notified_waiters_take_the_lock_back_in_the_order_they_waited() {
+    for notify_all in [true, false] {
+        evloop::run(async {
+            let cond = Condition::new();
+            let order = Arc::new(Mutex::new(Vec::new()));
+            let mut waits = Vec::new();
+            for i in 1..=3 {
+                let guard = cond.acquire().await;
+                let (cond, order) = (cond.clone(), order.clone());
+                let mut wait = Box::pin(async move {
+                    let guard = cond.wait(guard).await;
+                    order.lock().unwrap().push(i);
+                    drop(guard);
+                });
+                assert!(poll_once(wait.as_mut()).await.is_pending());
+                waits.push(Some(wait));
+            }
+            let guard = cond.acquire().await;
+            if notify_all {
+                assert_eq!(cond.notify_all(), 3);
+            } else {
+                assert_eq!(cond.notify(3), 3);
+            }
+            // The most recently notified runs first, while the lock is held...
+            waits.reverse();
+            poll_unfinished(&mut waits).await;
+            drop(guard);
+            // ...and again once it is free: the lock still goes in FIFO order.
+            while waits.iter().any(Option::is_some) {
+                poll_unfinished(&mut waits).await;
+            }
+            assert_eq!(*order.lock().unwrap(), [1, 2, 3]);
+        });
+    }
+}
+
+/// The same, with each waiter a task and a task that notifies.
+#[test]
+fn notified_tasks_take_the_lock_back_in_the_order_they_waited() {
+    let event_loop = evloop::EventLoop::builder()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        let order = event_loop.run_until_complete(async {
+            let cond = Condition::new();
+            let order = Arc::new(Mutex::new(Vec::new()));
+            let mut tasks = Vec::new();
+            for i in 1..=3 {
+                let (started_tx, started_rx) = std::sync::mpsc::channel();
+                tasks.push(evloop::spawn({
+                    let (cond, order) = (cond.clone(), order.clone());
+                    async move {
+                        let guard = cond.acquire().await;
+                        started_tx.send(()).unwrap();
+                        let guard = cond.wait(guard).await;
+                        order.lock().unwrap().push(i);
+                        evloop::yield_now().await;
+                        drop(guard);
+                    }
+                }));
+                while started_rx.try_recv().is_err() {
+                    evloop::yield_now().await;
+                }
+                // Free again only once the task queued itself in `wait`.
+                drop(cond.acquire().await);
+            }
+            let notifier = evloop::spawn({
+                let cond = cond.clone();
+                async move {
+                    let _guard = cond.acquire().await;
+                    cond.notify_all();
+                }
+            });
+            notifier.await.unwrap();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            order.lock().unwrap().clone()
+        });
+        assert_eq!(order, [1, 2, 3]);
+    }
+}
+
 #[test]
 fn notify_n_wakes_at_most_n_and_notify_all_wakes_the_rest() {
     evloop::run(async {

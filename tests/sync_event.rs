@@ -105,3 +105,45 @@ fn set_from_a_plain_thread_wakes_a_task() {
         setter.join().unwrap();
     });
 }
+
+#[test]
+fn a_waiter_whose_waker_panics_does_not_keep_later_waiters_asleep() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    struct PanickingWaker;
+    impl Wake for PanickingWaker {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker is broken");
+        }
+    }
+    #[derive(Default)]
+    struct CountingWaker(AtomicUsize);
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    let event = Event::new();
+    let broken = Waker::from(Arc::new(PanickingWaker));
+    let counter = Arc::new(CountingWaker::default());
+    let counting = Waker::from(counter.clone());
+    let mut first = Box::pin(event.wait());
+    let mut later = Box::pin(event.wait());
+    let mut broken_cx = Context::from_waker(&broken);
+    assert!(first.as_mut().poll(&mut broken_cx).is_pending());
+    let mut counting_cx = Context::from_waker(&counting);
+    assert!(later.as_mut().poll(&mut counting_cx).is_pending());
+
+    event.set(); // the broken waker's panic stays inside `set`
+
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        1,
+        "the later waiter was woken"
+    );
+    assert!(later.as_mut().poll(&mut counting_cx).is_ready());
+    assert!(first.as_mut().poll(&mut broken_cx).is_ready());
+}

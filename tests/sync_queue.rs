@@ -8,7 +8,8 @@ use std::task::Poll;
 
 use evloop::EventLoop;
 use evloop::sync::{
-    Event, GetNowaitError, LifoQueue, PriorityQueue, PutNowaitError, Queue, QueueShutDown,
+    Event, GenericQueue, GetNowaitError, LifoQueue, Order, PriorityQueue, PutNowaitError, Queue,
+    QueueShutDown,
 };
 
 /// Polls a future exactly once from inside a task.
@@ -119,13 +120,18 @@ fn putters_are_admitted_in_the_order_they_started_waiting() {
         // A new put_nowait cannot jump the queue of putters.
         assert!(queue.put_nowait(99).unwrap_err().is_full());
         let mut got = Vec::new();
-        for _ in 0..4 {
+        for admitted in 0..3 {
             got.push(queue.get().await.unwrap());
+            // The room made goes to the oldest putter, and to it only; its
+            // item enters the queue when it resumes.
+            assert!(queue.put_nowait(99).unwrap_err().is_full());
+            for (i, putter) in putters.iter_mut().enumerate().skip(admitted) {
+                let polled = poll_once(putter.as_mut()).await;
+                assert_eq!(polled.is_ready(), i == admitted);
+            }
         }
+        got.push(queue.get().await.unwrap());
         assert_eq!(got, vec![0, 1, 2, 3]);
-        for putter in &mut putters {
-            assert_eq!(poll_once(putter.as_mut()).await, Poll::Ready(Ok(())));
-        }
     });
 }
 
@@ -426,4 +432,156 @@ fn queues_are_shared_handles_that_are_send_and_sync() {
     let queue = Queue::new(0);
     queue.clone().put_nowait(1).unwrap();
     assert_eq!(queue.get_nowait(), Ok(1));
+}
+
+/// asyncio's rule: a putter enqueues only when it resumes, so a put that was
+/// woken (room was made) and then cancelled never enqueues.
+fn a_putter_dropped_after_room_was_made_does_not_enqueue<O>()
+where
+    O: Order<u32> + 'static,
+    GenericQueue<u32, O>: Send + Sync,
+{
+    evloop::run(async {
+        let queue = GenericQueue::<u32, O>::new(1);
+        queue.put_nowait(1).unwrap();
+        let mut writer = Box::pin(queue.put(2));
+        let mut next = Box::pin(queue.put(3));
+        assert!(poll_once(writer.as_mut()).await.is_pending());
+        assert!(poll_once(next.as_mut()).await.is_pending());
+        assert_eq!(queue.get_nowait(), Ok(1));
+        drop(writer); // cancelled before it resumed
+        assert!(queue.empty(), "the cancelled put left nothing behind");
+        // The room it was given passes to the next putter.
+        assert_eq!(poll_once(next.as_mut()).await, Poll::Ready(Ok(())));
+        assert_eq!(queue.get_nowait(), Ok(3));
+        assert_eq!(queue.get_nowait(), Err(GetNowaitError::Empty));
+    });
+}
+
+#[test]
+fn a_putter_dropped_after_room_was_made_does_not_enqueue_in_any_queue() {
+    a_putter_dropped_after_room_was_made_does_not_enqueue::<evloop::sync::Fifo>();
+    a_putter_dropped_after_room_was_made_does_not_enqueue::<evloop::sync::Lifo>();
+    a_putter_dropped_after_room_was_made_does_not_enqueue::<evloop::sync::Priority>();
+}
+
+/// The scenario with tasks: a writer blocked in `put(2)` on a full queue of
+/// maxsize 1, then `get_nowait()` and `writer.cancel()`. Whether the cancel
+/// lands before or after the writer resumed, the item is in the queue if and
+/// only if the writer reports success.
+#[test]
+fn a_cancelled_put_task_enqueues_only_if_it_reports_success() {
+    fn scenario<O>(rounds: usize) -> [usize; 2]
+    where
+        O: Order<u32> + 'static,
+        GenericQueue<u32, O>: Send + Sync,
+    {
+        let mut outcomes = [0, 0];
+        for _ in 0..rounds {
+            evloop::run(async {
+                let queue = GenericQueue::<u32, O>::new(1);
+                queue.put_nowait(1).unwrap();
+                let started = Event::new();
+                let writer = evloop::spawn({
+                    let (queue, started) = (queue.clone(), started.clone());
+                    async move {
+                        started.set();
+                        queue.put(2).await
+                    }
+                });
+                started.wait().await;
+                evloop::yield_now().await;
+                assert_eq!(queue.get_nowait(), Ok(1));
+                writer.cancel();
+                match writer.await {
+                    Ok(put) => {
+                        put.unwrap();
+                        assert_eq!(queue.get_nowait(), Ok(2));
+                        outcomes[1] += 1;
+                    }
+                    Err(error) => {
+                        assert!(error.is_cancelled());
+                        assert_eq!(queue.get_nowait(), Err(GetNowaitError::Empty));
+                        outcomes[0] += 1;
+                    }
+                }
+            });
+        }
+        outcomes
+    }
+    let cancelled = scenario::<evloop::sync::Fifo>(50)[0]
+        + scenario::<evloop::sync::Lifo>(20)[0]
+        + scenario::<evloop::sync::Priority>(20)[0];
+    assert!(
+        cancelled > 0,
+        "the writer was never cancelled while blocked"
+    );
+}
+
+/// `wait_for(queue.put(x), tiny)`: a `TimeoutError` means `x` was not
+/// enqueued, so the consumer receives exactly the items whose put succeeded.
+#[test]
+fn a_put_that_times_out_never_enqueues() {
+    let event_loop = EventLoop::builder().worker_threads(2).build().unwrap();
+    let (succeeded, timed_out, received) = event_loop.run_until_complete(async {
+        let queue = Queue::new(1);
+        let consumer = evloop::spawn({
+            let queue = queue.clone();
+            async move {
+                let mut received = Vec::new();
+                while let Ok(item) = queue.get().await {
+                    received.push(item);
+                    if received.len() % 8 == 0 {
+                        evloop::sleep(std::time::Duration::from_millis(1)).await;
+                    }
+                }
+                received
+            }
+        });
+        let producers: Vec<_> = (0..4u32)
+            .map(|producer| {
+                let queue = queue.clone();
+                evloop::spawn(async move {
+                    let (mut succeeded, mut timed_out) = (Vec::new(), 0);
+                    for n in 0..500u32 {
+                        let item = producer * 1_000 + n;
+                        let put = queue.put(item);
+                        match evloop::wait_for(put, std::time::Duration::from_micros(50)).await {
+                            Ok(put) => {
+                                put.unwrap();
+                                succeeded.push(item);
+                            }
+                            Err(_) => timed_out += 1,
+                        }
+                    }
+                    (succeeded, timed_out)
+                })
+            })
+            .collect();
+        let (mut succeeded, mut timed_out) = (Vec::new(), 0);
+        for producer in producers {
+            let (ok, late) = producer.await.unwrap();
+            succeeded.extend(ok);
+            timed_out += late;
+        }
+        queue.shutdown(false);
+        (succeeded, timed_out, consumer.await.unwrap())
+    });
+    let (mut succeeded, mut received) = (succeeded, received);
+    succeeded.sort_unstable();
+    received.sort_unstable();
+    assert_eq!(succeeded.len() + timed_out, 2_000);
+    assert!(
+        timed_out > 0,
+        "the consumer was never slow enough for a timeout"
+    );
+    assert_eq!(
+        received.len(),
+        succeeded.len(),
+        "as many items received as puts succeeded ({timed_out} timed out)"
+    );
+    assert!(
+        received == succeeded,
+        "received exactly the items whose put succeeded"
+    );
 }

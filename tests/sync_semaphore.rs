@@ -149,3 +149,21 @@ fn semaphore_limits_concurrency_across_workers() {
         "{most_inside} tasks held a permit at once"
     );
 }
+
+/// Whatever the build profile (with or without overflow checks), releasing a
+/// semaphore at `usize::MAX` keeps it at its ceiling and usable.
+#[test]
+fn release_at_the_largest_count_saturates_in_every_profile() {
+    let sem = Semaphore::new(usize::MAX);
+    sem.release();
+    assert_eq!(sem.available_permits(), usize::MAX);
+    assert!(!sem.locked());
+    let permit = sem.try_acquire().expect("a permit is free");
+    assert_eq!(sem.available_permits(), usize::MAX - 1);
+    drop(permit);
+    // A permit given back at the ceiling adds nothing either.
+    sem.try_acquire().unwrap().forget();
+    sem.release();
+    sem.release();
+    assert_eq!(sem.available_permits(), usize::MAX);
+}

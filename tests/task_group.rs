@@ -246,3 +246,219 @@ fn cancelling_the_task_that_joins_cancels_the_children() {
     });
     assert_eq!(drops.count(), 1);
 }
+
+/// Holds a guard, and is slow to drop: a scope that returned before the
+/// drop finished would see the count short.
+struct SlowDrop(Option<common::DropGuard>);
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        drop(self.0.take());
+    }
+}
+
+async fn pending_slow_drop(guard: common::DropGuard) {
+    let _slow = SlowDrop(Some(guard));
+    std::future::pending::<()>().await
+}
+
+#[test]
+fn a_failing_child_interrupts_the_scope_body_at_its_next_await() {
+    let lp = event_loop(2, "scope-interrupt");
+    let body_drops = DropCounter::new();
+    let started = std::time::Instant::now();
+    let error = lp
+        .run_until_complete(TaskGroup::scope({
+            let body_drops = body_drops.clone();
+            |group| async move {
+                let _body = body_drops.guard();
+                let _ = group.spawn(async { panic!("child failed") });
+                evloop::sleep(std::time::Duration::from_secs(1)).await;
+                unreachable!("the body is dropped at its sleep");
+            }
+        }))
+        .unwrap_err();
+    // asyncio stops the block in about 10 ms; the margin is generous.
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(500),
+        "the body ran its full sleep: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(body_drops.count(), 1, "the body's destructors ran");
+    assert_eq!(error.failures().len(), 1);
+    assert_eq!(error.failures()[0].panic_message(), Some("child failed"));
+}
+
+#[test]
+fn the_scope_returns_the_body_value_once_every_child_is_done() {
+    let lp = event_loop(2, "scope-value");
+    let (tx, rx) = mpsc::channel();
+    let value = lp
+        .run_until_complete(TaskGroup::scope(|group| async move {
+            let _ = group.spawn(async move {
+                evloop::sleep(std::time::Duration::from_millis(5)).await;
+                tx.send("child ran").unwrap();
+            });
+            // The body ends first; the scope waits for the child.
+            42
+        }))
+        .unwrap();
+    assert_eq!(value, 42);
+    assert_eq!(rx.try_recv().unwrap(), "child ran");
+}
+
+#[test]
+fn the_scope_returns_only_after_every_child_future_was_dropped() {
+    let lp = event_loop(2, "scope-drops");
+    for fail in [false, true] {
+        let drops = DropCounter::new();
+        let outcome = lp.run_until_complete(TaskGroup::scope({
+            let drops = drops.clone();
+            |group| async move {
+                for _ in 0..4 {
+                    let guard = drops.guard();
+                    let _ = group.spawn(async move {
+                        let _slow = SlowDrop(Some(guard));
+                        if fail {
+                            std::future::pending::<()>().await;
+                        }
+                        evloop::sleep(std::time::Duration::from_millis(5)).await;
+                    });
+                }
+                if fail {
+                    let _ = group.spawn(async { panic!("boom") });
+                }
+            }
+        }));
+        assert_eq!(outcome.is_err(), fail);
+        assert_eq!(
+            drops.count(),
+            4,
+            "every child future was dropped (fail: {fail})"
+        );
+    }
+}
+
+#[test]
+fn a_child_failure_drops_a_nested_scope_in_the_body() {
+    let lp = event_loop(2, "scope-nested-body");
+    let drops = DropCounter::new();
+    let started = std::time::Instant::now();
+    let error = lp
+        .run_until_complete(TaskGroup::scope({
+            let drops = drops.clone();
+            |outer| async move {
+                let (ready_tx, ready_rx) = mpsc::channel::<()>();
+                let _ = outer.spawn(async move {
+                    // Fail once the inner scope is running.
+                    while ready_rx.try_recv().is_err() {
+                        evloop::yield_now().await;
+                    }
+                    panic!("outer child failed");
+                });
+                TaskGroup::scope(|inner| async move {
+                    let _ = inner.spawn(pending_with(drops.guard()));
+                    ready_tx.send(()).unwrap();
+                    evloop::sleep(std::time::Duration::from_secs(10)).await;
+                })
+                .await
+                .unwrap();
+            }
+        }))
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    assert_eq!(error.failures().len(), 1);
+    lp.run_until_complete(async {
+        while drops.count() < 1 {
+            evloop::yield_now().await;
+        }
+    });
+}
+
+#[test]
+fn nested_scopes_in_children_report_their_failures_outward() {
+    let lp = event_loop(2, "scope-nested-child");
+    let error = lp
+        .run_until_complete(TaskGroup::scope(|outer| async move {
+            let sibling_drops = DropCounter::new();
+            let _ = outer.spawn(pending_with(sibling_drops.guard()));
+            let _ = outer.spawn(async {
+                let inner = TaskGroup::scope(|inner| async move {
+                    let _ = inner.spawn(std::future::pending::<()>());
+                    let _ = inner.spawn(async { panic!("grandchild failed") });
+                    std::future::pending::<()>().await;
+                })
+                .await;
+                // The inner group's error fails this child in turn.
+                panic!("{}", inner.unwrap_err());
+            });
+            std::future::pending::<()>().await;
+        }))
+        .unwrap_err();
+    assert_eq!(error.failures().len(), 1);
+    let message = error.failures()[0].panic_message().unwrap();
+    assert!(message.contains("grandchild failed"), "{message}");
+}
+
+#[test]
+fn nested_groups_join_after_a_failure() {
+    let lp = event_loop(2, "group-nested-join");
+    let outcome =
+        lp.run_until_complete(evloop::timeout(std::time::Duration::from_secs(10), async {
+            let outer = TaskGroup::new();
+            let _ = outer.spawn(async {
+                let inner = TaskGroup::new();
+                let _ = inner.spawn(std::future::pending::<()>());
+                let _ = inner.spawn(async { panic!("inner child failed") });
+                if let Err(error) = inner.join().await {
+                    panic!("{error}");
+                }
+            });
+            let _ = outer.spawn(std::future::pending::<()>());
+            outer.join().await
+        }));
+    let error = outcome.expect("the nested joins do not hang").unwrap_err();
+    assert_eq!(error.failures().len(), 1);
+}
+
+#[test]
+fn a_panicking_body_cancels_the_children_then_resumes_its_panic() {
+    let lp = event_loop(2, "scope-body-panic");
+    let drops = DropCounter::new();
+    let task = lp.handle().spawn(TaskGroup::scope({
+        let drops = drops.clone();
+        |group| async move {
+            let _ = group.spawn(pending_slow_drop(drops.guard()));
+            evloop::yield_now().await;
+            panic!("the body failed");
+        }
+    }));
+    let error = lp.run_until_complete(task).unwrap_err();
+    assert_eq!(error.panic_message(), Some("the body failed"));
+    assert_eq!(
+        drops.count(),
+        1,
+        "the child was dropped before the panic went on"
+    );
+}
+
+#[test]
+fn children_can_be_named() {
+    let lp = event_loop(2, "group-names");
+    let names = lp
+        .run_until_complete(TaskGroup::scope(|group| async move {
+            let named = group.spawn_named("fetch-1", async {}).unwrap();
+            let unnamed = group.spawn(async {}).unwrap();
+            (named.name().into_owned(), unnamed.name().into_owned())
+        }))
+        .unwrap();
+    assert_eq!(names.0, "fetch-1");
+    assert!(names.1.starts_with("Task-"), "{}", names.1);
+    lp.run_until_complete(async {
+        let group = TaskGroup::new();
+        let child = group.spawn_named("direct", async {}).unwrap();
+        assert_eq!(child.name(), "direct");
+        group.join().await.unwrap();
+    });
+}

@@ -383,3 +383,70 @@ fn a_sleep_pending_when_the_loop_closes_is_dropped_with_its_task() {
     lp.close();
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 }
+
+/// asyncio reports the expiry of nested timeouts with one deadline from the
+/// outermost only: here the error is at the outer level of the result.
+#[test]
+fn nested_timeouts_with_one_deadline_report_from_the_outermost() {
+    use evloop::time::timeout_at;
+    evloop::run(async {
+        let deadline = Instant::now() + Duration::from_millis(20);
+        let inner = timeout_at(deadline, evloop::sleep(Duration::from_secs(10)));
+        let outcome = timeout_at(deadline, inner).await;
+        assert!(
+            outcome.is_err(),
+            "the outer timeout reports, got {outcome:?}"
+        );
+        // Three levels: still the outermost.
+        let deadline = Instant::now() + Duration::from_millis(20);
+        let pending = std::future::pending::<()>();
+        let outcome = timeout_at(
+            deadline,
+            timeout_at(deadline, timeout_at(deadline, pending)),
+        )
+        .await;
+        assert!(outcome.is_err(), "got {outcome:?}");
+    });
+}
+
+/// An inner timeout that expires while the outer one has not reports
+/// itself, at the inner level.
+#[test]
+fn an_inner_timeout_that_expires_first_reports_itself() {
+    use evloop::time::timeout_at;
+    evloop::run(async {
+        let now = Instant::now();
+        let inner = timeout_at(
+            now + Duration::from_millis(10),
+            std::future::pending::<()>(),
+        );
+        let outcome = timeout_at(now + Duration::from_secs(10), inner).await;
+        assert!(matches!(outcome, Ok(Err(_))), "got {outcome:?}");
+    });
+}
+
+/// When the task runs only after both deadlines passed, the outermost
+/// reports, as in asyncio (whose inner timeout sees a cancellation that is
+/// not its own).
+#[test]
+fn when_both_deadlines_passed_before_the_task_ran_the_outer_reports() {
+    use evloop::time::timeout_at;
+    evloop::run(async {
+        let now = Instant::now();
+        let (inner_deadline, outer_deadline) = (
+            now + Duration::from_millis(5),
+            now + Duration::from_millis(10),
+        );
+        let mut first_poll = true;
+        // Keeps its thread busy past both deadlines, then waits forever.
+        let busy = std::future::poll_fn(move |_| {
+            if first_poll {
+                first_poll = false;
+                std::thread::sleep(outer_deadline - now + Duration::from_millis(5));
+            }
+            std::task::Poll::<()>::Pending
+        });
+        let outcome = timeout_at(outer_deadline, timeout_at(inner_deadline, busy)).await;
+        assert!(outcome.is_err(), "got {outcome:?}");
+    });
+}

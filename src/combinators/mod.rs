@@ -8,7 +8,7 @@
 //! | `wait(ts, return_when=..., timeout=...)` | [`wait`], [`ReturnWhen`] |
 //! | `as_completed(ts, timeout=...)` | [`as_completed`] |
 //! | `shield(t)` | [`shield`] |
-//! | `TaskGroup()` | [`TaskGroup`] |
+//! | `async with TaskGroup() as tg:` | [`TaskGroup::scope`], [`TaskGroup`] |
 //! | `loop.create_future()` | [`Promise`] |
 //!
 //! Differences from asyncio, all deliberate and described on each item:
@@ -43,7 +43,7 @@ pub use as_completed::{AsCompleted, Next, as_completed};
 pub use gather::{Gather, GatherSettled, gather, gather_settled};
 pub use promise::{InvalidStateError, Promise};
 pub use shield::{Shield, shield};
-pub use task_group::{GroupError, GroupSpawner, Join, SpawnError, TaskGroup};
+pub use task_group::{GroupError, GroupSpawner, Join, Scope, SpawnError, TaskGroup};
 pub use wait::{EmptyWaitError, ReturnWhen, Wait, wait};
 
 /// What the [`gather!`](crate::gather!) macro expands to; not a public API.

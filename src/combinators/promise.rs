@@ -1,9 +1,9 @@
 //! `Promise<T>`: a result that something else will provide (asyncio's
 //! `Future`, from `loop.create_future()`).
 //!
-//! All clones share one state behind a lock (the outcome, and the wakers of
-//! the clones being awaited: one slot per clone, reused across its polls)
-//! and the done-callback list. Setting the outcome takes the wakers out
+//! All clones share one state behind a lock (the outcome, and the clones
+//! being awaited: one entry per clone in a `WaitList`, kept across its
+//! polls) and the done-callback list. Setting the outcome takes the wakers out
 //! under the lock; after releasing it, it wakes them and closes and runs
 //! the done callbacks, so user code never runs under the lock. Each waker
 //! and callback runs with its panic contained, so one that panics keeps
@@ -14,11 +14,12 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use crate::loom::Mutex;
 use crate::task::TaskError;
-use crate::util::{DoneCallbacks, contain_panic, lock, run_done_callback};
+use crate::util::wait_list::{WaitList, WaiterKey, WakeList};
+use crate::util::{DoneCallbacks, lock, run_done_callback};
 
 /// A result that is set later, by anyone holding a clone (asyncio's
 /// `Future` made by `loop.create_future()`).
@@ -33,6 +34,13 @@ use crate::util::{DoneCallbacks, contain_panic, lock, run_done_callback};
 /// error, make `T` a `Result`. Done callbacks run at once on the thread that
 /// sets the outcome (asyncio schedules them with `call_soon`), and a
 /// promise does not belong to a loop.
+///
+/// Cancelling a task that awaits a promise does not cancel the promise
+/// (asyncio cancels the future a cancelled task awaits). A promise is shared:
+/// every clone is an equal handle, other tasks may be awaiting it, and the
+/// code that will set its result may still run, so one waiter giving up only
+/// drops that waiter's clone. Call [`cancel`](Promise::cancel) to cancel the
+/// promise itself.
 ///
 /// # Examples
 ///
@@ -49,8 +57,9 @@ use crate::util::{DoneCallbacks, contain_panic, lock, run_done_callback};
 /// ```
 pub struct Promise<T> {
     shared: Arc<Shared<T>>,
-    /// This clone's waker slot, once it was polled while pending.
-    slot: Option<usize>,
+    /// This clone's entry among the waiters, once it was polled while
+    /// pending.
+    waiter: Option<WaiterKey>,
 }
 
 struct Shared<T> {
@@ -61,9 +70,8 @@ struct Shared<T> {
 
 struct State<T> {
     outcome: Outcome<T>,
-    /// The waker of each clone being awaited; `None` marks a free slot.
-    wakers: Vec<Option<Waker>>,
-    free_slots: Vec<usize>,
+    /// The clones being awaited; "notified" means "saw the outcome".
+    waiters: WaitList<()>,
 }
 
 enum Outcome<T> {
@@ -138,12 +146,11 @@ impl<T> Promise<T> {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     outcome: Outcome::Pending,
-                    wakers: Vec::new(),
-                    free_slots: Vec::new(),
+                    waiters: WaitList::new(),
                 }),
                 callbacks: DoneCallbacks::new(),
             }),
-            slot: None,
+            waiter: None,
         }
     }
 
@@ -234,7 +241,8 @@ impl<T> Promise<T> {
     /// Stores `outcome` if none is set yet and notifies everyone; gives it
     /// back, with whether the promise was cancelled, otherwise.
     fn complete(&self, outcome: Outcome<T>) -> Result<(), (Outcome<T>, bool)> {
-        let wakers = {
+        let mut wakers = WakeList::new();
+        {
             let mut state = lock(&self.shared.state);
             match state.outcome {
                 Outcome::Pending => {}
@@ -242,12 +250,9 @@ impl<T> Promise<T> {
                 Outcome::Cancelled => return Err((outcome, true)),
             }
             state.outcome = outcome;
-            state.free_slots.clear();
-            std::mem::take(&mut state.wakers)
-        };
-        for waker in wakers.into_iter().flatten() {
-            contain_panic(|| waker.wake());
+            state.waiters.notify_all(|_| {}, &mut wakers);
         }
+        wakers.wake_all();
         self.shared.callbacks.close_and_run(self);
         Ok(())
     }
@@ -288,48 +293,29 @@ impl<T: Clone> Future for Promise<T> {
             Outcome::Cancelled => return Poll::Ready(Err(TaskError::cancelled_untracked())),
             Outcome::Pending => {}
         }
-        match this.slot {
-            Some(slot) => match &mut state.wakers[slot] {
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                stored => *stored = Some(cx.waker().clone()),
-            },
-            None => {
-                let waker = Some(cx.waker().clone());
-                let slot = match state.free_slots.pop() {
-                    Some(slot) => {
-                        state.wakers[slot] = waker;
-                        slot
-                    }
-                    None => {
-                        state.wakers.push(waker);
-                        state.wakers.len() - 1
-                    }
-                };
-                this.slot = Some(slot);
-            }
+        match this.waiter {
+            Some(key) => state.waiters.update_waker(key, cx.waker()),
+            None => this.waiter = Some(state.waiters.push_back((), cx.waker())),
         }
         Poll::Pending
     }
 }
 
 impl<T> Clone for Promise<T> {
-    /// Another handle on the same promise (with a waker slot of its own).
+    /// Another handle on the same promise (with a place of its own among
+    /// the waiters).
     fn clone(&self) -> Promise<T> {
         Promise {
             shared: self.shared.clone(),
-            slot: None,
+            waiter: None,
         }
     }
 }
 
 impl<T> Drop for Promise<T> {
     fn drop(&mut self) {
-        let Some(slot) = self.slot else { return };
-        let mut state = lock(&self.shared.state);
-        // Once the outcome is set the slots are gone with the wakers.
-        if let Outcome::Pending = state.outcome {
-            state.wakers[slot] = None;
-            state.free_slots.push(slot);
+        if let Some(key) = self.waiter {
+            lock(&self.shared.state).waiters.remove(key);
         }
     }
 }

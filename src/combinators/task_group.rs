@@ -1,31 +1,36 @@
 //! `TaskGroup`: structured concurrency (asyncio 3.11's `TaskGroup`).
 //!
-//! The group's shared state counts the children that have not completed,
-//! keeps a `TaskRef` of each to cancel them, and collects the failures.
+//! The group's shared state counts the children whose future still
+//! exists, keeps a `TaskRef` of each to cancel them, and collects the
+//! failures.
 //!
 //! - A child is counted *before* it is spawned (so `join` cannot finish
-//!   while a spawn is half done), registered after, and uncounted by a done
-//!   callback, which runs only once the task is complete. So when `join`
-//!   resolves, every child is done.
+//!   while a spawn is half done), registered after, and uncounted when its
+//!   future is dropped (a guard that the wrapper of the future drops last),
+//!   whether it completed, was cancelled, or never ran. So when `join` or a
+//!   scope resolves, every child future has been dropped, as asyncio waits
+//!   for every child. A done callback takes the finished child out of the
+//!   list of those to cancel.
 //! - A child's future is wrapped so that its panic is caught where it
 //!   happens: the wrapper records the failure (with the original payload),
-//!   cancels the siblings at once, and re-raises a copy of the message so
-//!   the child's own `Task` still ends in a panic.
+//!   cancels the siblings at once, wakes the joiner (a scope drops its body
+//!   then), and re-raises a copy of the message so the child's own `Task`
+//!   still ends in a panic.
 //! - The phase goes Open -> Aborting (a child failed: spawning is refused,
 //!   children are cancelled) -> Finished (joined or dropped).
 
 use std::collections::HashMap;
 use std::error::Error;
 use std::fmt;
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::loom::Mutex;
 use crate::runtime::Handle;
-use crate::task::{Task, TaskError, TaskRef, current_task};
+use crate::task::{Task, TaskBuilder, TaskError, TaskRef, current_task};
 use crate::util::lock;
 
 /// A scope for tasks that succeed or fail together (asyncio's `TaskGroup`).
@@ -37,6 +42,10 @@ use crate::util::lock;
 ///
 /// A child that is cancelled (by the group, or by anyone through its
 /// handle) is not a failure, as in asyncio.
+///
+/// [`TaskGroup::scope`] is the closest form to asyncio's `async with
+/// TaskGroup() as tg:` block: a child's failure also interrupts the block.
+/// With `new` and `join`, the code between them is not interrupted.
 ///
 /// Differences from asyncio (which is used as `async with TaskGroup() as
 /// tg:`): the end of the block is an explicit `join().await`; dropping the
@@ -249,7 +258,101 @@ impl TaskGroup {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(&Handle::current(), future)
+        self.shared
+            .spawn(&Handle::current(), TaskBuilder::new(), future)
+    }
+
+    /// Like [`spawn`](Self::spawn), naming the child (asyncio's
+    /// `tg.create_task(coro, name=...)`); see [`TaskBuilder::name`].
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError`], as for [`spawn`](Self::spawn).
+    ///
+    /// # Panics
+    ///
+    /// Outside a loop, like [`spawn`](crate::spawn).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// evloop::run(async {
+    ///     let group = evloop::TaskGroup::new();
+    ///     let child = group.spawn_named("fetch", async { 5 }).unwrap();
+    ///     assert_eq!(child.name(), "fetch");
+    ///     group.join().await.unwrap();
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn_named<F>(
+        &self,
+        name: impl Into<String>,
+        future: F,
+    ) -> Result<Task<F::Output>, SpawnError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared
+            .spawn(&Handle::current(), TaskBuilder::new().name(name), future)
+    }
+
+    /// Runs `body` as the block of a task group (asyncio's `async with
+    /// TaskGroup() as tg:`) and resolves, once every child is done, to the
+    /// body's value, or to a [`GroupError`] listing every child failure.
+    ///
+    /// `body` is given a [`GroupSpawner`] to spawn children with. The first
+    /// child that fails cancels its siblings and drops the body at its next
+    /// `.await` (its destructors run, as asyncio cancels the block), even
+    /// if the body is waiting for something else entirely. A body that
+    /// completes waits, as asyncio's block does at its end, for the children
+    /// still running. The scope resolves only once every child's future has
+    /// been dropped, so nothing a child borrowed or holds outlives it.
+    ///
+    /// A panic of the body cancels the children, and is resumed once they
+    /// are all gone. Dropping the scope future before it resolves cancels
+    /// the children still running without waiting for them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// evloop::run(async {
+    ///     // The body's value, once the children are done.
+    ///     let total = evloop::TaskGroup::scope(|group| async move {
+    ///         let a = group.spawn(async { 1 }).unwrap();
+    ///         let b = group.spawn(async { 2 }).unwrap();
+    ///         a.await.unwrap() + b.await.unwrap()
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    ///     assert_eq!(total, 3);
+    ///
+    ///     // A failing child interrupts the body.
+    ///     let error = evloop::TaskGroup::scope(|group| async move {
+    ///         let _ = group.spawn(async { panic!("boom") });
+    ///         evloop::sleep(Duration::from_secs(60)).await;
+    ///         unreachable!("the body is dropped at its sleep");
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    ///     assert_eq!(error.failures()[0].panic_message(), Some("boom"));
+    /// });
+    /// ```
+    pub fn scope<B, Fut>(body: B) -> Scope<Fut>
+    where
+        B: FnOnce(GroupSpawner) -> Fut,
+        Fut: Future,
+    {
+        let group = TaskGroup::new();
+        let body = Box::pin(body(group.spawner()));
+        Scope {
+            group,
+            body: Some(body),
+            output: None,
+            body_panic: None,
+        }
     }
 
     /// A [`GroupSpawner`] for this group (see there for an example).
@@ -340,7 +443,46 @@ impl GroupSpawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(&Handle::current(), future)
+        self.shared
+            .spawn(&Handle::current(), TaskBuilder::new(), future)
+    }
+
+    /// Spawns a named child into the group (see [`TaskGroup::spawn_named`]).
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError`] when the group is shutting down after a failure, or
+    /// has finished.
+    ///
+    /// # Panics
+    ///
+    /// Outside a loop, like [`spawn`](crate::spawn).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// evloop::run(async {
+    ///     let names = evloop::TaskGroup::scope(|group| async move {
+    ///         let child = group.spawn_named("worker-1", async {}).unwrap();
+    ///         child.name().into_owned()
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    ///     assert_eq!(names, "worker-1");
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn_named<F>(
+        &self,
+        name: impl Into<String>,
+        future: F,
+    ) -> Result<Task<F::Output>, SpawnError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared
+            .spawn(&Handle::current(), TaskBuilder::new().name(name), future)
     }
 }
 
@@ -351,7 +493,12 @@ impl fmt::Debug for GroupSpawner {
 }
 
 impl GroupShared {
-    fn spawn<F>(self: &Arc<Self>, handle: &Handle, future: F) -> Result<Task<F::Output>, SpawnError>
+    fn spawn<F>(
+        self: &Arc<Self>,
+        handle: &Handle,
+        builder: TaskBuilder,
+        future: F,
+    ) -> Result<Task<F::Output>, SpawnError>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -365,7 +512,11 @@ impl GroupShared {
         }
         // No lock while spawning: on a closed loop the child completes (and
         // its wrapper is dropped) right here.
-        let task = handle.spawn(run_child(self.clone(), future));
+        let child = ChildFuture {
+            future: Box::pin(future),
+            _counted: Counted(self.clone()),
+        };
+        let task = builder.spawn_on(child, handle);
         let cancel_now = {
             let mut state = lock(&self.state);
             state.children.insert(task.id(), task.task_ref());
@@ -380,11 +531,16 @@ impl GroupShared {
         Ok(task)
     }
 
-    /// Uncounts a complete child; wakes `join` after the last one.
+    /// Forgets a complete child: there is nothing left to cancel.
     fn child_done(&self, id: u64) {
+        lock(&self.state).children.remove(&id);
+    }
+
+    /// Uncounts a child whose future was dropped; wakes the joiner after
+    /// the last one.
+    fn child_dropped(&self) {
         let joiner = {
             let mut state = lock(&self.state);
-            state.children.remove(&id);
             state.running -= 1;
             if state.running > 0 {
                 return;
@@ -413,25 +569,42 @@ impl GroupShared {
                 "a task group child panicked with a non-string payload (kept by the group)",
             ),
         };
-        let siblings: Vec<TaskRef> = {
+        let me = me.as_ref().map(TaskRef::id);
+        let (siblings, joiner) = {
             let mut state = lock(&self.state);
             state.failures.push(failure);
-            if state.phase == Phase::Open {
-                state.phase = Phase::Aborting;
-                state
-                    .children
-                    .iter()
-                    .filter(|(child, _)| Some(**child) != me.as_ref().map(TaskRef::id))
-                    .map(|(_, task)| task.clone())
-                    .collect()
-            } else {
-                Vec::new()
+            match state.phase {
+                Phase::Open => self.abort(&mut state, me),
+                _ => (Vec::new(), None),
             }
         };
-        for sibling in siblings {
-            sibling.cancel();
-        }
+        cancel_and_wake(siblings, joiner);
         copy
+    }
+
+    /// Moves an open group to Aborting: returns the children to cancel
+    /// (all but `me`) and the joiner to wake (a scope drops its body).
+    fn abort(&self, state: &mut GroupState, me: Option<u64>) -> (Vec<TaskRef>, Option<Waker>) {
+        state.phase = Phase::Aborting;
+        let children = state
+            .children
+            .iter()
+            .filter(|(child, _)| Some(**child) != me)
+            .map(|(_, task)| task.clone())
+            .collect();
+        (children, state.joiner.take())
+    }
+
+    /// Cancels every child (the body of a scope panicked).
+    fn abort_all(&self) {
+        let (children, _) = {
+            let mut state = lock(&self.state);
+            match state.phase {
+                Phase::Open => self.abort(&mut state, None),
+                _ => (state.children.values().cloned().collect(), None),
+            }
+        };
+        cancel_and_wake(children, None);
     }
 }
 
@@ -446,22 +619,134 @@ impl fmt::Debug for GroupShared {
     }
 }
 
-/// A child's future, with its panic recorded by the group before it ends
-/// the child's task.
-async fn run_child<F: Future>(group: Arc<GroupShared>, future: F) -> F::Output {
-    let mut future = pin!(future);
-    let polled = poll_fn(
-        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        },
-    )
-    .await;
-    match polled {
-        Ok(value) => value,
-        Err(payload) => resume_unwind(group.child_panicked(payload)),
+/// Cancels `children` and wakes `joiner`, outside the group's lock.
+fn cancel_and_wake(children: Vec<TaskRef>, joiner: Option<Waker>) {
+    for child in children {
+        child.cancel();
     }
+    if let Some(joiner) = joiner {
+        joiner.wake();
+    }
+}
+
+/// Counts one child of the group until it is dropped.
+struct Counted(Arc<GroupShared>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.child_dropped();
+    }
+}
+
+/// A child's future, with its panic recorded by the group before it ends
+/// the child's task. Its fields drop in order: the future, then the count,
+/// so the group sees the child gone only once its future is.
+struct ChildFuture<F> {
+    future: Pin<Box<F>>,
+    _counted: Counted,
+}
+
+impl<F: Future> Future for ChildFuture<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(cx))) {
+            Ok(polled) => polled,
+            Err(payload) => resume_unwind(self._counted.0.child_panicked(payload)),
+        }
+    }
+}
+
+/// The future of [`TaskGroup::scope`] (see there for an example).
+#[must_use = "futures do nothing unless awaited; dropping the scope cancels the group's children"]
+pub struct Scope<Fut: Future> {
+    group: TaskGroup,
+    /// `None` once it completed, or was dropped because a child failed.
+    body: Option<Pin<Box<Fut>>>,
+    output: Option<Fut::Output>,
+    body_panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl<Fut: Future> Scope<Fut> {
+    /// Polls the body unless a child failed; `true` once the body is gone.
+    fn poll_body(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(body) = &mut self.body else {
+            return true;
+        };
+        match catch_unwind(AssertUnwindSafe(|| body.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => self.output = Some(output),
+            Ok(Poll::Pending) => {
+                let mut state = lock(&self.group.shared.state);
+                if state.phase == Phase::Open {
+                    // A failing child wakes us through this waker.
+                    store_waker(&mut state.joiner, cx.waker());
+                    return false;
+                }
+            }
+            Err(payload) => {
+                self.body_panic = Some(payload);
+                self.group.shared.abort_all();
+            }
+        }
+        // Completed, panicked, or a child failed: drop the body now.
+        self.body = None;
+        true
+    }
+}
+
+impl<Fut: Future> Future for Scope<Fut> {
+    type Output = Result<Fut::Output, GroupError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // `Scope` is `Unpin`: the body is boxed.
+        let this = self.get_mut();
+        if !this.poll_body(cx) {
+            return Poll::Pending;
+        }
+        let failures = match poll_joined(&this.group.shared, cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(failures) => failures,
+        };
+        if let Some(payload) = this.body_panic.take() {
+            resume_unwind(payload);
+        }
+        Poll::Ready(match (failures, this.output.take()) {
+            (failures, _) if !failures.is_empty() => Err(GroupError { failures }),
+            (_, Some(output)) => Ok(output),
+            (_, None) => panic!("`Scope` polled after it completed"),
+        })
+    }
+}
+
+impl<Fut: Future> Unpin for Scope<Fut> {}
+
+impl<Fut: Future> fmt::Debug for Scope<Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            .field("group", &self.group)
+            .field("body_running", &self.body.is_some())
+            .finish()
+    }
+}
+
+/// Stores `waker` unless the stored one wakes the same task.
+fn store_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(stored) if stored.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+/// Waits until no child future is left, then finishes the group and
+/// returns its failures.
+fn poll_joined(shared: &GroupShared, cx: &mut Context<'_>) -> Poll<Vec<TaskError>> {
+    let mut state = lock(&shared.state);
+    if state.running > 0 {
+        store_waker(&mut state.joiner, cx.waker());
+        return Poll::Pending;
+    }
+    state.phase = Phase::Finished;
+    Poll::Ready(std::mem::take(&mut state.failures))
 }
 
 /// The future returned by [`TaskGroup::join`] (see there for an example).
@@ -474,20 +759,12 @@ impl Future for Join {
     type Output = Result<(), GroupError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = lock(&self.group.shared.state);
-        if state.running > 0 {
-            match &state.joiner {
-                Some(joiner) if joiner.will_wake(cx.waker()) => {}
-                _ => state.joiner = Some(cx.waker().clone()),
+        poll_joined(&self.group.shared, cx).map(|failures| {
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(GroupError { failures })
             }
-            return Poll::Pending;
-        }
-        state.phase = Phase::Finished;
-        let failures = std::mem::take(&mut state.failures);
-        Poll::Ready(if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(GroupError { failures })
         })
     }
 }

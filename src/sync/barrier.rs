@@ -8,9 +8,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::wait_list::{WaitList, WaiterKey, WakeList};
 use crate::loom::Mutex;
 use crate::util::lock;
+use crate::util::wait_list::{WaitList, WaiterKey, WakeList};
 
 /// A meeting point for a fixed number of tasks, like `asyncio.Barrier`.
 ///

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::lock::{Lock, LockGuard};
-use super::wait_list::{WaitList, WaiterKey, WakeList};
+use super::permits::AcquirePermit;
 use crate::loom::Mutex;
 use crate::util::lock;
+use crate::util::wait_list::{WaitList, WaiterKey, WakeList};
 
 /// A condition variable for tasks, like `asyncio.Condition`.
 ///
@@ -22,10 +23,13 @@ use crate::util::lock;
 /// [`notify_all`](Condition::notify_all). [`wait_for`](Condition::wait_for)
 /// loops until a predicate holds.
 ///
-/// Waiters are notified in the order they started waiting. A waiter whose
-/// `wait` future is dropped (cancelled) after it was notified passes the
-/// notification on to the next waiter, so `notify(1)` is never swallowed (as
-/// in Python 3.13).
+/// Waiters are notified in the order they started waiting, and get the lock
+/// back in that order too, whichever of them runs first (as in asyncio): a
+/// notified waiter is queued for the lock at the moment it is notified. A
+/// waiter whose `wait` future is dropped (cancelled) after it was notified,
+/// while waiting for the lock or holding it unseen, passes the notification
+/// on to the next waiter, so `notify(1)` is never swallowed (as in Python
+/// 3.13).
 ///
 /// A `Condition` is a handle: [`Clone`] gives another handle to the same
 /// condition and lock (an `Arc` inside). It is `Send + Sync`.
@@ -68,8 +72,8 @@ use crate::util::lock;
 #[derive(Clone)]
 pub struct Condition {
     lock: Lock,
-    /// "Notified" means "received a notification".
-    waiters: Arc<Mutex<WaitList<()>>>,
+    /// Tasks waiting to be notified, in the order they started waiting.
+    waiters: Arc<Mutex<WaitList<Notified>>>,
 }
 
 impl Condition {
@@ -186,13 +190,12 @@ impl Condition {
             guard.lock().same_lock(&self.lock),
             "Condition::wait was given the guard of a lock that is not the condition's lock"
         );
-        WaitNotified {
+        Wait {
             condition: self,
             guard: Some(guard),
-            key: None,
+            phase: Phase::Start,
         }
-        .await;
-        self.lock.lock().await
+        .await
     }
 
     /// Waits until `predicate` returns `true`: checks it, and while it is false
@@ -239,12 +242,20 @@ impl Condition {
         {
             let mut waiters = lock(&self.waiters);
             while woken < n {
-                match waiters.notify_front(|_| {}) {
-                    Some(waker) => {
-                        wakers.push(waker);
-                        woken += 1;
-                    }
-                    None => break,
+                // The notified waiter is queued for the lock right here, so
+                // waiters get the lock back in the order they were notified
+                // (the order they started waiting), whichever runs first.
+                let mut owns_the_lock = false;
+                let notified = waiters.notify_front_with(|slot, waker| {
+                    let permit = self.lock.permits().enqueue(waker);
+                    owns_the_lock = permit.is_none();
+                    *slot = Notified::QueuedForLock(permit);
+                });
+                let Some(waker) = notified else { break };
+                woken += 1;
+                // A waiter queued for a held lock is woken by its release.
+                if owns_the_lock {
+                    wakers.push(waker);
                 }
             }
         }
@@ -285,43 +296,98 @@ impl fmt::Debug for Condition {
     }
 }
 
-/// The first half of [`Condition::wait`]: queue up, release the lock, wait for
-/// a notification.
-struct WaitNotified<'a> {
+/// The state of a waiting task in the condition's queue.
+enum Notified {
+    Not,
+    /// Notified and queued for the lock: `None` when the lock was free and
+    /// is its own already, else its key in the lock's queue.
+    QueuedForLock(Option<WaiterKey>),
+}
+
+/// The future of [`Condition::wait`].
+struct Wait<'a> {
     condition: &'a Condition,
     /// Released right after queueing, on the first poll.
     guard: Option<LockGuard<'a>>,
-    key: Option<WaiterKey>,
+    phase: Phase<'a>,
 }
 
-impl Future for WaitNotified<'_> {
-    type Output = ();
+enum Phase<'a> {
+    Start,
+    /// Waiting for a notification under this key.
+    Queued(WaiterKey),
+    /// Notified; waiting for the lock.
+    Acquiring(AcquirePermit<'a>),
+    Done,
+}
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+impl<'a> Future for Wait<'a> {
+    type Output = LockGuard<'a>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a>> {
         let this = self.get_mut();
-        let mut waiters = lock(&this.condition.waiters);
-        match this.key {
-            None => {
-                this.key = Some(waiters.push_back((), cx.waker()));
-                drop(waiters);
-                this.guard = None;
-                Poll::Pending
+        let condition = this.condition;
+        loop {
+            match &mut this.phase {
+                Phase::Start => {
+                    let key = lock(&condition.waiters).push_back(Notified::Not, cx.waker());
+                    this.phase = Phase::Queued(key);
+                    // Queued before the release: a notify made by whoever
+                    // takes the lock next cannot be missed.
+                    this.guard = None;
+                    return Poll::Pending;
+                }
+                Phase::Queued(key) => {
+                    let mut key_slot = Some(*key);
+                    let polled = lock(&condition.waiters).poll_queued(&mut key_slot, cx.waker());
+                    this.phase = match polled {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Notified::QueuedForLock(Some(permit))) => {
+                            Phase::Acquiring(condition.lock.permits().resume(permit))
+                        }
+                        Poll::Ready(Notified::QueuedForLock(None)) => Phase::Done,
+                        Poll::Ready(Notified::Not) => {
+                            unreachable!("a waiter leaves the queue only once notified")
+                        }
+                    };
+                }
+                Phase::Acquiring(acquire) => {
+                    if Pin::new(acquire).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    this.phase = Phase::Done;
+                }
+                Phase::Done => return Poll::Ready(condition.lock.owned_guard()),
             }
-            Some(_) => waiters.poll_queued(&mut this.key, cx.waker()),
         }
     }
 }
 
-impl Drop for WaitNotified<'_> {
+/// Takes a waiter out of the queue (the mutex is released on return).
+fn remove_waiter(condition: &Condition, key: WaiterKey) -> Notified {
+    lock(&condition.waiters).remove(key)
+}
+
+impl Drop for Wait<'_> {
     fn drop(&mut self) {
-        let Some(key) = self.key else { return };
-        let mut waiters = lock(&self.condition.waiters);
-        let was_notified = !waiters.is_linked(key);
-        waiters.remove(key);
-        drop(waiters);
-        if was_notified {
-            self.condition.notify(1);
-        }
+        let condition = self.condition;
+        let passed_on = match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Start | Phase::Done => return,
+            Phase::Queued(key) => match remove_waiter(condition, key) {
+                Notified::Not => return,
+                Notified::QueuedForLock(Some(permit)) => condition.lock.permits().resume(permit),
+                Notified::QueuedForLock(None) => {
+                    drop(condition.lock.owned_guard());
+                    condition.notify(1);
+                    return;
+                }
+            },
+            Phase::Acquiring(acquire) => acquire,
+        };
+        // Leaves the lock's queue, or passes on a lock handed to it.
+        drop(passed_on);
+        // A notification this waiter did not live to act on goes to the next.
+        condition.notify(1);
     }
 }
 

@@ -137,6 +137,17 @@ impl Lock {
         Arc::ptr_eq(&self.permits, &other.permits)
     }
 
+    /// The permit behind the lock, for [`Condition`](super::Condition) to
+    /// queue a notified waiter for the lock.
+    pub(super) fn permits(&self) -> &Permits {
+        &self.permits
+    }
+
+    /// The guard for a caller that already owns the lock's permit.
+    pub(super) fn owned_guard(&self) -> LockGuard<'_> {
+        LockGuard { lock: self }
+    }
+
     fn unlock(&self) {
         // The guard held the only permit, so giving it back cannot exceed the
         // bound of one.

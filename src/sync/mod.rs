@@ -41,9 +41,10 @@
 //! A waiting future can be dropped at any time (a cancelled task, a lost race in
 //! a timeout or select). It never swallows what was meant for it: a lock or
 //! permit handed to it goes to the next waiter, a queue item goes to the next
-//! getter (or back to the head of the queue), a `Condition` notification wakes
-//! the next waiter, and a barrier round that loses a waiter needs one more
-//! arrival.
+//! getter (or back to the head of the queue), room made in a queue goes to the
+//! next putter (a cancelled `put` never enqueues its item), a `Condition`
+//! notification wakes the next waiter, and a barrier round that loses a waiter
+//! needs one more arrival.
 //!
 //! # Implementation and crates
 //!
@@ -88,7 +89,6 @@ mod lock;
 mod permits;
 mod queue;
 mod semaphore;
-mod wait_list;
 
 #[cfg(test)]
 mod test_util;

@@ -14,11 +14,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
-use super::wait_list::{WaitList, WaiterKey};
 use crate::loom::Mutex;
 use crate::util::lock;
+use crate::util::wait_list::{WaitList, WaiterKey, WakeList};
 
 /// Free permits and the tasks waiting for one.
 #[derive(Debug)]
@@ -66,19 +66,47 @@ impl Permits {
         }
     }
 
+    /// Takes a permit for a waiter whose future is not polling right now:
+    /// `None` when one was free (the waiter owns it), else the key under
+    /// which it was queued with `waker`, to be resumed with
+    /// [`resume`](Self::resume).
+    pub(crate) fn enqueue(&self, waker: &Waker) -> Option<WaiterKey> {
+        let mut state = lock(&self.state);
+        if state.available > 0 {
+            state.available -= 1;
+            None
+        } else {
+            Some(state.waiters.push_back((), waker))
+        }
+    }
+
+    /// The future of a waiter queued by [`enqueue`](Self::enqueue); dropping
+    /// it leaves the queue (or passes on a permit handed to it), as for
+    /// [`acquire`](Self::acquire).
+    pub(crate) fn resume(&self, key: WaiterKey) -> AcquirePermit<'_> {
+        AcquirePermit {
+            permits: self,
+            key: Some(key),
+        }
+    }
+
     /// Returns one permit: to the first queued waiter if there is one, else to
     /// the free count, unless that would exceed `bound`.
     pub(crate) fn release(&self, bound: Option<usize>) -> Result<(), AtBound> {
         let mut state = lock(&self.state);
         if let Some(waker) = state.waiters.notify_front(|_| {}) {
             drop(state);
-            waker.wake();
+            let mut wakers = WakeList::new();
+            wakers.push(waker);
+            wakers.wake_all();
             return Ok(());
         }
         if bound.is_some_and(|bound| state.available >= bound) {
             return Err(AtBound);
         }
-        state.available += 1;
+        // At usize::MAX free permits, one more is not representable: the
+        // count stays at its ceiling, in every build profile.
+        state.available = state.available.saturating_add(1);
         Ok(())
     }
 

@@ -107,12 +107,21 @@ impl Semaphore {
     /// task, or becomes free. Never fails; calling it more often than permits
     /// were taken raises the count, as in asyncio.
     ///
+    /// The count saturates: a semaphore with `usize::MAX` free permits keeps
+    /// `usize::MAX` (Python's integers have no ceiling; a `usize` does, and
+    /// wrapping to 0 would lock the semaphore up). This holds in debug and
+    /// release builds alike.
+    ///
     /// # Examples
     ///
     /// ```
     /// let sem = evloop::sync::Semaphore::new(0);
     /// sem.release();
     /// assert_eq!(sem.available_permits(), 1);
+    ///
+    /// let full = evloop::sync::Semaphore::new(usize::MAX);
+    /// full.release();
+    /// assert_eq!(full.available_permits(), usize::MAX);
     /// ```
     pub fn release(&self) {
         // Without a bound, release always succeeds.

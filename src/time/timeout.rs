@@ -1,5 +1,19 @@
 //! `timeout` and `wait_for`: bound a future by a deadline.
+//!
+//! # Nested timeouts
+//!
+//! When timeouts are nested and several have expired by the time the task
+//! runs (the same deadline given twice, or a task that was kept from running
+//! past both), asyncio reports the expiry from the outermost of them only:
+//! the inner ones see a cancellation that is not theirs and let it through.
+//! Here, while a `Timeout` polls its future, it publishes the earliest
+//! deadline of itself and of every `Timeout` around it (a thread-local, as
+//! polling nests on one thread); an inner `Timeout` whose own deadline passed
+//! defers (stays pending) when one around it has passed as well, so that one
+//! reports. The outer timer is registered and has fired or will fire, so
+//! deferring loses no wake-up.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -8,6 +22,41 @@ use std::time::{Duration, Instant};
 
 use super::TimeoutError;
 use super::sleep::{Sleep, sleep, sleep_until};
+use crate::loom::thread_local_const;
+
+thread_local_const! {
+    /// The earliest deadline of the `Timeout`s whose future is being polled
+    /// on this thread (the ones around the code that runs now).
+    static ENCLOSING_DEADLINE: Cell<Option<Instant>> = Cell::new(None);
+}
+
+/// Publishes a `Timeout`'s deadline while it polls its future; restores
+/// the previous one when dropped (also on unwind).
+struct Enclosing(Option<Instant>);
+
+impl Enclosing {
+    fn enter(deadline: Instant) -> Enclosing {
+        let previous = ENCLOSING_DEADLINE.with(|enclosing| {
+            let previous = enclosing.get();
+            enclosing.set(Some(previous.map_or(deadline, |d| d.min(deadline))));
+            previous
+        });
+        Enclosing(previous)
+    }
+
+    /// Whether a `Timeout` around the caller has an expired deadline.
+    fn has_expired() -> bool {
+        ENCLOSING_DEADLINE
+            .with(Cell::get)
+            .is_some_and(|deadline| deadline <= Instant::now())
+    }
+}
+
+impl Drop for Enclosing {
+    fn drop(&mut self) {
+        ENCLOSING_DEADLINE.with(|enclosing| enclosing.set(self.0));
+    }
+}
 
 /// Runs `future` with a time limit of `duration` (asyncio's
 /// `asyncio.timeout`).
@@ -17,6 +66,10 @@ use super::sleep::{Sleep, sleep, sleep_until};
 /// dropped, so its destructors have run, before the error is returned. If
 /// both are ready at the same poll, the output wins. A zero duration still
 /// polls the future once.
+///
+/// Nested timeouts behave as in asyncio: when an inner and an outer timeout
+/// have both expired, the outermost reports it, so the error comes out at the
+/// outer level of the result (`Err(_)`, not `Ok(Err(_))`).
 ///
 /// # Examples
 ///
@@ -41,12 +94,18 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 ///
 /// ```
 /// use std::time::{Duration, Instant};
+/// use evloop::time::timeout_at;
 ///
 /// evloop::run(async {
 ///     let deadline = Instant::now() + Duration::from_millis(2);
 ///     let never = std::future::pending::<()>();
-///     assert!(evloop::time::timeout_at(deadline, never).await.is_err());
+///     assert!(timeout_at(deadline, never).await.is_err());
 ///     assert!(Instant::now() >= deadline);
+///
+///     // Nested, with one deadline: the outermost reports the expiry.
+///     let deadline = Instant::now() + Duration::from_millis(2);
+///     let nested = timeout_at(deadline, timeout_at(deadline, std::future::pending::<()>()));
+///     assert!(nested.await.is_err());
 /// });
 /// ```
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
@@ -126,15 +185,21 @@ impl<F: Future> Future for Timeout<F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this.future` is never moved while pinned.
         let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
-        if let Some(inner) = future.as_mut().as_pin_mut() {
-            if let Poll::Ready(output) = inner.poll(cx) {
-                future.set(None);
-                return Poll::Ready(Ok(output));
-            }
-        } else {
+        let Some(inner) = future.as_mut().as_pin_mut() else {
             panic!("`Timeout` polled after it completed");
+        };
+        let polled = {
+            let _enclosing = Enclosing::enter(this.sleep.deadline());
+            inner.poll(cx)
+        };
+        if let Poll::Ready(output) = polled {
+            future.set(None);
+            return Poll::Ready(Ok(output));
         }
         match Pin::new(&mut this.sleep).poll(cx) {
+            // A timeout around this one expired too: it reports (see the
+            // module docs); its timer wakes the task.
+            Poll::Ready(()) if Enclosing::has_expired() => Poll::Pending,
             Poll::Ready(()) => {
                 future.set(None);
                 Poll::Ready(Err(TimeoutError::default()))

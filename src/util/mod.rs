@@ -1,6 +1,7 @@
 //! Machinery shared by every part of the loop: the poison-ignoring lock,
-//! the done-callback list with its panic-containing runner, and the
-//! blocking wait of a plain thread on a future.
+//! the done-callback list with its panic-containing runner, the list of
+//! waiting futures (`wait_list`), and the blocking wait of a plain thread
+//! on a future.
 //!
 //! This is the bottom layer: it names only [`crate::loom`] and `std`, so
 //! any module may use it and it never pulls on a higher one.
@@ -8,6 +9,7 @@
 mod block_on;
 mod done;
 mod lock;
+pub(crate) mod wait_list;
 
 pub(crate) use block_on::{block_on, block_on_until};
 pub(crate) use done::{DoneCallback, DoneCallbacks, Taken, run_done_callback};

@@ -22,10 +22,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::Poll;
 use std::time::Duration;
 
-use super::waiters::{Waiters, wake_all};
+use super::waiters::{Waiters, WakeList};
 use super::{DEFAULT_LIMIT, Listener, StreamReader, StreamWriter, check_limit, streams};
 use crate::net::{TcpListener, ToSocketAddrs};
 use crate::runtime::Handle;
@@ -262,12 +262,12 @@ impl<A> Server<A> {
     pub fn close(&self) {
         let mut state = self.shared.lock();
         let listener = state.listener.take();
-        let mut wakers = Vec::new();
+        let mut wakers = WakeList::new();
         state.waiters.take_into(&mut wakers);
         drop(state);
         // Dropping it wakes the accept loop, which lets go of the socket.
         drop(listener);
-        wake_all(wakers);
+        wakers.wake_all();
     }
 
     /// Waits until the server is closed and every connection's handler has
@@ -364,10 +364,10 @@ impl ServerShared {
 
     fn wake_if_fully_closed(&self, mut state: MutexGuard<'_, ServerState>) {
         if state.fully_closed() {
-            let mut wakers: Vec<Waker> = Vec::new();
+            let mut wakers = WakeList::new();
             state.waiters.take_into(&mut wakers);
             drop(state);
-            wake_all(wakers);
+            wakers.wake_all();
         }
     }
 }

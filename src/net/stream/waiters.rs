@@ -1,7 +1,11 @@
 //! The wakers of the tasks waiting for a state change of a writer or a
-//! server (`drain`, `wait_closed`, `serve_forever`).
+//! server (`drain`, `wait_closed`, `serve_forever`), kept in the crate's
+//! waiter list.
 
 use std::task::Waker;
+
+use crate::util::wait_list::WaitList;
+pub(super) use crate::util::wait_list::WakeList;
 
 /// Tasks to wake on the next state change; each re-checks the state when
 /// polled, so being woken needlessly is harmless.
@@ -11,25 +15,16 @@ use std::task::Waker;
 /// wake-up), which bounds the list by the number of distinct tasks that
 /// waited since then.
 #[derive(Debug, Default)]
-pub(super) struct Waiters(Vec<Waker>);
+pub(super) struct Waiters(WaitList<()>);
 
 impl Waiters {
     /// Makes sure `waker` is woken on the next change.
     pub(super) fn register(&mut self, waker: &Waker) {
-        if !self.0.iter().any(|known| known.will_wake(waker)) {
-            self.0.push(waker.clone());
-        }
+        self.0.register((), waker);
     }
 
     /// Moves every waker into `wakers`, to wake once the lock is released.
-    pub(super) fn take_into(&mut self, wakers: &mut Vec<Waker>) {
-        wakers.append(&mut self.0);
-    }
-}
-
-/// Wakes every waker of `wakers`.
-pub(super) fn wake_all(wakers: Vec<Waker>) {
-    for waker in wakers {
-        waker.wake();
+    pub(super) fn take_into(&mut self, wakers: &mut WakeList) {
+        self.0.notify_all(|_| {}, wakers);
     }
 }

@@ -30,11 +30,11 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::error::StoredError;
 use super::transport::Transport;
-use super::waiters::{Waiters, wake_all};
+use super::waiters::{Waiters, WakeList};
 use crate::runtime::Handle;
 use crate::util::lock_std as lock;
 
@@ -166,7 +166,7 @@ impl WriteState {
 
     /// Pauses `drain` when too much is buffered, resumes it when enough was
     /// sent.
-    fn update_pause(&mut self, wakers: &mut Vec<Waker>) {
+    fn update_pause(&mut self, wakers: &mut WakeList) {
         let pending = self.pending_len();
         if pending > self.high_water {
             self.paused = true;
@@ -177,7 +177,7 @@ impl WriteState {
     }
 
     /// Ends the connection after a write error: the buffer is dropped.
-    fn fail(&mut self, error: &io::Error, wakers: &mut Vec<Waker>) {
+    fn fail(&mut self, error: &io::Error, wakers: &mut WakeList) {
         self.error = Some(StoredError::new(error));
         self.buffer = Vec::new();
         self.sent = 0;
@@ -185,7 +185,7 @@ impl WriteState {
         self.mark_closed(wakers);
     }
 
-    fn mark_closed(&mut self, wakers: &mut Vec<Waker>) {
+    fn mark_closed(&mut self, wakers: &mut WakeList) {
         self.phase = Phase::Closed;
         self.drain_waiters.take_into(wakers);
         self.close_waiters.take_into(wakers);
@@ -238,7 +238,7 @@ impl StreamWriter {
             }
             return;
         }
-        let mut wakers = Vec::new();
+        let mut wakers = WakeList::new();
         let mut rest = data;
         if !state.flushing {
             // Nothing is buffered: straight to the socket.
@@ -247,7 +247,7 @@ impl StreamWriter {
                     Ok(0) => {
                         state.fail(&io::ErrorKind::WriteZero.into(), &mut wakers);
                         drop(state);
-                        wake_all(wakers);
+                        wakers.wake_all();
                         return;
                     }
                     Ok(n) => rest = &rest[n..],
@@ -256,7 +256,7 @@ impl StreamWriter {
                     Err(error) => {
                         state.fail(&error, &mut wakers);
                         drop(state);
-                        wake_all(wakers);
+                        wakers.wake_all();
                         return;
                     }
                 }
@@ -366,10 +366,10 @@ impl StreamWriter {
         }
         state.phase = Phase::Closing;
         if !state.flushing {
-            let mut wakers = Vec::new();
+            let mut wakers = WakeList::new();
             self.shared.finish(&mut state, &mut wakers);
             drop(state);
-            wake_all(wakers);
+            wakers.wake_all();
         }
     }
 
@@ -456,10 +456,10 @@ impl StreamWriter {
         }
         state.phase = Phase::Eof;
         if !state.flushing {
-            let mut wakers = Vec::new();
+            let mut wakers = WakeList::new();
             self.shared.finish(&mut state, &mut wakers);
             drop(state);
-            wake_all(wakers);
+            wakers.wake_all();
         }
     }
 
@@ -541,10 +541,10 @@ impl StreamWriter {
         let mut state = self.shared.lock();
         state.high_water = high;
         state.low_water = low;
-        let mut wakers = Vec::new();
+        let mut wakers = WakeList::new();
         state.update_pause(&mut wakers);
         drop(state);
-        wake_all(wakers);
+        wakers.wake_all();
         Ok(())
     }
 
@@ -607,7 +607,7 @@ impl WriterShared {
     /// performs the pending shutdown and ends.
     fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = self.lock();
-        let mut wakers = Vec::new();
+        let mut wakers = WakeList::new();
         let outcome = loop {
             if state.phase == Phase::Closed {
                 state.flushing = false;
@@ -630,12 +630,12 @@ impl WriterShared {
             }
         };
         drop(state);
-        wake_all(wakers);
+        wakers.wake_all();
         outcome
     }
 
     /// With nothing left to send, performs the shutdown the phase asks for.
-    fn finish(&self, state: &mut WriteState, wakers: &mut Vec<Waker>) {
+    fn finish(&self, state: &mut WriteState, wakers: &mut WakeList) {
         match state.phase {
             Phase::Open | Phase::Closed => {}
             Phase::Eof => {

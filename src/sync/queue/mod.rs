@@ -12,8 +12,12 @@
 //!   only when nobody waits is the item stored. So a later `get`/`get_nowait`
 //!   can never take an item ahead of a getter that was already waiting.
 //! - **Putters queue only on a full queue.** Whenever an item leaves the queue,
-//!   the oldest waiting putters are *admitted*: their items (held in their
-//!   slots) enter the queue on their behalf until it is full again.
+//!   the oldest waiting putters are *admitted*: a place is reserved for each
+//!   until the queue is full again, and each is woken. A putter's item stays
+//!   in its own future: it enters the queue only when the putter resumes and
+//!   uses its place, so a put that is cancelled or times out never enqueues.
+//!   A putter dropped before it used its place passes the place on to the
+//!   next waiting putter (asyncio's "wake up the next in line").
 //!
 //! An item handed to a getter that has not resumed yet is *in flight*: it still
 //! counts in [`qsize`](GenericQueue::qsize) (as in asyncio, where it stays in the
@@ -21,6 +25,10 @@
 //! `maxsize` items. If that getter is dropped (cancelled) first, the item goes to
 //! the next waiting getter, or back into the store as the next item out: a
 //! cancelled get never loses an item.
+//!
+//! A reserved place counts towards [`full`](GenericQueue::full) (so nobody
+//! takes it from the putter it was given to) but not towards
+//! [`qsize`](GenericQueue::qsize): the item is not in the queue yet.
 
 mod error;
 mod order;
@@ -34,9 +42,9 @@ use std::task::{Context, Poll};
 
 pub use self::error::{GetNowaitError, PutNowaitError, QueueShutDown, TaskDoneError};
 pub use self::order::{Fifo, Lifo, Order, Priority};
-use super::wait_list::{WaitList, WaiterKey, WakeList};
 use crate::loom::{Mutex, MutexGuard};
 use crate::util::lock;
+use crate::util::wait_list::{WaitList, WaiterKey, WakeList};
 
 /// A first-in first-out queue for tasks, like `asyncio.Queue`.
 ///
@@ -110,8 +118,9 @@ pub type LifoQueue<T> = GenericQueue<T, Lifo>;
 /// goes to the getter that has waited longest, and room goes to the putter that
 /// has waited longest. A `get` or `put` future dropped (cancelled) while waiting
 /// loses nothing: an item already handed to a dropped getter goes to the next
-/// getter or back to the head of the queue, and the item of a dropped putter was
-/// either put or comes back with the future.
+/// getter or back to the head of the queue. A putter's item enters the queue
+/// only when its `put` completes, as in asyncio, so a cancelled or timed-out
+/// `put` never enqueues; room made for it goes to the next waiting putter.
 ///
 /// A queue is a handle: [`Clone`] gives another handle to the same queue (an
 /// `Arc` inside), which is how producers and consumers share it. It is
@@ -122,6 +131,10 @@ pub type LifoQueue<T> = GenericQueue<T, Lifo>;
 ///   available to [`get_nowait`](Self::get_nowait) (it reports
 ///   [`GetNowaitError::Empty`] even though [`qsize`](Self::qsize) counts that
 ///   item); asyncio would let `get_nowait` take it from under the woken getter;
+/// - room made for a waiting putter is kept for it until it resumes: until
+///   then [`full`](Self::full) is true and [`put_nowait`](Self::put_nowait)
+///   fails, though [`qsize`](Self::qsize) does not count that place yet
+///   (asyncio lets `put_nowait` take the room from under the woken putter);
 /// - errors give the item back: [`PutNowaitError`] and [`QueueShutDown`] carry
 ///   the item that was not put;
 /// - `shutdown(true)` drops the items it removes (there is no `task_done` to
@@ -167,11 +180,13 @@ struct QueueState<T, O: Order<T>> {
     items: O::Store,
     /// Items handed to getters that have not resumed yet.
     in_flight: usize,
+    /// Places reserved for admitted putters that have not resumed yet.
+    reserved: usize,
     /// Items put and not yet marked done with `task_done`.
     unfinished: usize,
     shut_down: bool,
     getters: WaitList<GetSlot<T>>,
-    putters: WaitList<PutSlot<T>>,
+    putters: WaitList<PutSlot>,
     /// "Notified" means "saw the unfinished count reach zero".
     joiners: WaitList<()>,
 }
@@ -185,13 +200,13 @@ enum GetSlot<T> {
     Recheck,
 }
 
-/// A waiting putter's slot.
-enum PutSlot<T> {
-    Waiting(T),
-    /// The item entered the queue.
-    Accepted,
+/// A waiting putter's slot (its item stays in its future).
+enum PutSlot {
+    Waiting,
+    /// A place in the queue is reserved for the item.
+    Admitted,
     /// Woken by shutdown: the item comes back.
-    Refused(T),
+    Refused,
 }
 
 impl<T, O: Order<T>> QueueState<T, O> {
@@ -199,8 +214,10 @@ impl<T, O: Order<T>> QueueState<T, O> {
         O::len(&self.items) + self.in_flight
     }
 
+    /// Whether a new item has no place, counting those reserved for
+    /// admitted putters.
     fn is_full(&self, maxsize: usize) -> bool {
-        maxsize > 0 && self.qsize() >= maxsize
+        maxsize > 0 && self.qsize() + self.reserved >= maxsize
     }
 
     /// Adds a newly put item: hands it to the oldest waiting getter, or stores it.
@@ -235,19 +252,19 @@ impl<T, O: Order<T>> QueueState<T, O> {
         self.admit_putters(maxsize, wakers);
     }
 
-    /// Lets the oldest waiting putters' items in while there is room.
+    /// Reserves a place for each of the oldest waiting putters while there
+    /// is room, and wakes them to use it.
     fn admit_putters(&mut self, maxsize: usize, wakers: &mut WakeList) {
         while !self.putters.is_empty() && !self.is_full(maxsize) {
-            let mut admitted = None;
-            wakers.push_opt(self.putters.notify_front(|slot| {
-                if let PutSlot::Waiting(item) = mem::replace(slot, PutSlot::Accepted) {
-                    admitted = Some(item);
-                }
-            }));
-            if let Some(item) = admitted {
-                self.put_item(item, wakers);
-            }
+            self.reserved += 1;
+            wakers.push_opt(self.putters.notify_front(|slot| *slot = PutSlot::Admitted));
         }
+    }
+
+    /// An admitted putter gave its place up: the next waiting putter gets it.
+    fn release_place(&mut self, maxsize: usize, wakers: &mut WakeList) {
+        self.reserved -= 1;
+        self.admit_putters(maxsize, wakers);
     }
 
     /// Gives back an item whose getter was dropped before receiving it.
@@ -293,6 +310,7 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
                 state: Mutex::new(QueueState {
                     items: O::new_store(),
                     in_flight: 0,
+                    reserved: 0,
                     unfinished: 0,
                     shut_down: false,
                     getters: WaitList::new(),
@@ -339,7 +357,9 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
         self.state().qsize() == 0
     }
 
-    /// Whether the queue holds `maxsize` items (never true when unbounded).
+    /// Whether the queue has no room for another item (never true when
+    /// unbounded): it holds `maxsize` items, counting the places reserved for
+    /// waiting putters that were given room but have not resumed yet.
     ///
     /// # Examples
     ///
@@ -355,8 +375,10 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
     /// Puts an item, waiting while the queue is full.
     ///
     /// Fails with [`QueueShutDown`], giving the item back, if the queue is shut
-    /// down before the item could be put. Dropping the future while it waits
-    /// drops the item unless it was already put.
+    /// down before the item could be put. The item enters the queue only when
+    /// this future completes with `Ok`: dropping the future while it waits
+    /// (a cancelled task, a timeout) never puts the item, and drops it; room
+    /// that was made for it meanwhile goes to the next waiting putter.
     ///
     /// # Examples
     ///
@@ -555,14 +577,9 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
             state
                 .getters
                 .notify_all(|slot| *slot = GetSlot::Recheck, &mut wakers);
-            state.putters.notify_all(
-                |slot| {
-                    if let PutSlot::Waiting(item) = mem::replace(slot, PutSlot::Accepted) {
-                        *slot = PutSlot::Refused(item);
-                    }
-                },
-                &mut wakers,
-            );
+            state
+                .putters
+                .notify_all(|slot| *slot = PutSlot::Refused, &mut wakers);
         }
         wakers.wake_all();
         drop(removed);
@@ -598,7 +615,7 @@ impl<T, O: Order<T>> fmt::Debug for GenericQueue<T, O> {
 /// Future of [`GenericQueue::put`].
 struct Put<'a, T, O: Order<T>> {
     queue: &'a GenericQueue<T, O>,
-    /// The item until it is put or handed to the queue's putter list.
+    /// The item until it is put (or given back).
     item: Option<T>,
     key: Option<WaiterKey>,
 }
@@ -621,7 +638,8 @@ impl<T, O: Order<T>> Future for Put<'_, T, O> {
                 if state.shut_down {
                     Err(QueueShutDown(item))
                 } else if state.is_full(maxsize) {
-                    this.key = Some(state.putters.push_back(PutSlot::Waiting(item), cx.waker()));
+                    this.item = Some(item);
+                    this.key = Some(state.putters.push_back(PutSlot::Waiting, cx.waker()));
                     return Poll::Pending;
                 } else {
                     state.put_item(item, &mut wakers);
@@ -634,9 +652,19 @@ impl<T, O: Order<T>> Future for Put<'_, T, O> {
             }
             Some(key) => {
                 this.key = None;
+                let item = this.item.take().expect("a waiting putter holds its item");
                 match state.putters.remove(key) {
-                    PutSlot::Accepted => Ok(()),
-                    PutSlot::Refused(item) | PutSlot::Waiting(item) => Err(QueueShutDown(item)),
+                    PutSlot::Admitted if !state.shut_down => {
+                        // Use the reserved place.
+                        state.reserved -= 1;
+                        state.put_item(item, &mut wakers);
+                        Ok(())
+                    }
+                    PutSlot::Admitted => {
+                        state.release_place(maxsize, &mut wakers);
+                        Err(QueueShutDown(item))
+                    }
+                    PutSlot::Refused | PutSlot::Waiting => Err(QueueShutDown(item)),
                 }
             }
         };
@@ -649,8 +677,17 @@ impl<T, O: Order<T>> Future for Put<'_, T, O> {
 impl<T, O: Order<T>> Drop for Put<'_, T, O> {
     fn drop(&mut self) {
         let Some(key) = self.key else { return };
-        // Bind the slot so its item (if any) is dropped after the mutex is released.
-        let _slot = self.queue.state().putters.remove(key);
+        let mut wakers = WakeList::new();
+        {
+            let mut state = self.queue.state();
+            if let PutSlot::Admitted = state.putters.remove(key) {
+                // Woken with a place it did not live to use: pass it on.
+                let maxsize = self.queue.shared.maxsize;
+                state.release_place(maxsize, &mut wakers);
+            }
+        }
+        wakers.wake_all();
+        // The item, never put, is dropped with the future, outside the mutex.
     }
 }
 

@@ -1,15 +1,23 @@
-//! The queue of suspended waiters that every primitive in `sync` is built on.
+//! The list of suspended waiters that every waiting future of the crate is
+//! built on: the primitives of `sync`, a `Promise`'s awaiting clones, the
+//! stream writers and servers of `net`.
 //!
-//! A `WaitList<S>` lives inside a primitive's `Mutex` and keeps, in arrival order,
+//! A `WaitList<S>` lives inside its owner's `Mutex` and keeps, in arrival order,
 //! one entry per waiting future: its `Waker` and a per-waiter state `S` (for a queue
 //! getter, the slot an item is handed into). Entries live in a slab (a `Vec` of
 //! slots threaded by a free list) and are chained into a doubly linked list, so
 //! arrival, hand-off to the front waiter and removal of a cancelled waiter from the
-//! middle are all O(1), and a busy primitive stops allocating once its slab is warm.
+//! middle are all O(1), and a busy owner stops allocating once its slab is warm.
+//!
+//! Wakers are never woken under the owner's mutex: notifying moves them into a
+//! [`WakeList`], woken once the mutex is released. Waking runs foreign code (a
+//! waker may be anybody's), so [`WakeList::wake_all`] contains a panicking waker
+//! and goes on with the next: one broken waker never keeps the other waiters
+//! asleep, nor kills the thread that notifies (which may be a loop thread).
 //!
 //! # The protocol
 //!
-//! Every entry is in one of two phases:
+//! Every entry pushed with [`WaitList::push_back`] is in one of two phases:
 //!
 //! - **linked**: the waiter is still queued. Only the future that pushed it may
 //!   remove it ([`WaitList::remove`]), which it does when it is dropped.
@@ -24,8 +32,16 @@
 //! A future dropped while *notified* owns whatever was handed to it (a lock, a
 //! permit, an item, a notification) and must pass it on; each primitive does that
 //! in its future's `Drop`.
+//!
+//! Entries pushed with [`WaitList::register`] have no owner and no key: they
+//! stand for "wake this task on the next change", for waiters that look at
+//! their owner's state again when polled (a stream writer's `drain`, a
+//! server's `wait_closed`). Notifying such an entry frees its slot at once,
+//! and a task registers at most once however often it polls.
 
 use std::task::{Poll, Waker};
+
+use super::contain_panic;
 
 /// Marks the end of a chain (no previous/next entry, no free slot).
 const NIL: usize = usize::MAX;
@@ -45,6 +61,12 @@ pub(crate) struct WaitList<S> {
     linked: usize,
 }
 
+impl<S> Default for WaitList<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[derive(Debug)]
 struct Slot<S> {
     /// `None` while the slot is free.
@@ -58,6 +80,9 @@ struct Entry<S> {
     state: S,
     waker: Option<Waker>,
     linked: bool,
+    /// Whether a future owns the entry by its key (`push_back`), rather than
+    /// the entry being freed when it is notified (`register`).
+    owned: bool,
 }
 
 impl<S> WaitList<S> {
@@ -84,11 +109,40 @@ impl<S> WaitList<S> {
 
     /// Queues a new waiter at the back and returns its key.
     pub(crate) fn push_back(&mut self, state: S, waker: &Waker) -> WaiterKey {
-        let entry = Entry {
+        self.link_new(Entry {
             state,
             waker: Some(waker.clone()),
             linked: true,
-        };
+            owned: true,
+        })
+    }
+
+    /// Makes sure `waker` is woken at the next [`notify_all`](Self::notify_all)
+    /// (or [`notify_front`](Self::notify_front) that reaches it): queues it,
+    /// with `state`, unless a queued entry already wakes the same task. The
+    /// entry has no owner: notifying it frees it.
+    pub(crate) fn register(&mut self, state: S, waker: &Waker) {
+        let mut key = self.head;
+        while key != NIL {
+            if self
+                .entry(key)
+                .waker
+                .as_ref()
+                .is_some_and(|w| w.will_wake(waker))
+            {
+                return;
+            }
+            key = self.slots[key].next;
+        }
+        self.link_new(Entry {
+            state,
+            waker: Some(waker.clone()),
+            linked: true,
+            owned: false,
+        });
+    }
+
+    fn link_new(&mut self, entry: Entry<S>) -> WaiterKey {
         let key = if self.free != NIL {
             let key = self.free;
             self.free = self.slots[key].next;
@@ -133,14 +187,28 @@ impl<S> WaitList<S> {
     /// into its state, and returns its waker (to be woken once the primitive's
     /// mutex is released). `None` if nobody waits.
     pub(crate) fn notify_front(&mut self, notify: impl FnOnce(&mut S)) -> Option<Waker> {
+        self.notify_front_with(|state, _| notify(state))
+    }
+
+    /// Like [`notify_front`](Self::notify_front), with the waiter's waker lent
+    /// to `notify` (to queue the waiter somewhere else, for example).
+    pub(crate) fn notify_front_with(
+        &mut self,
+        notify: impl FnOnce(&mut S, &Waker),
+    ) -> Option<Waker> {
         if self.head == NIL {
             return None;
         }
         let key = self.head;
         self.unlink(key);
         let entry = self.entry_mut(key);
-        notify(&mut entry.state);
-        entry.waker.take()
+        let waker = entry.waker.take().expect("a queued waiter has a waker");
+        notify(&mut entry.state, &waker);
+        let waker = Some(waker);
+        if !entry.owned {
+            self.free_slot(key);
+        }
+        waker
     }
 
     /// Notifies every queued waiter in arrival order, like
@@ -183,6 +251,10 @@ impl<S> WaitList<S> {
         if self.entry(key).linked {
             self.unlink(key);
         }
+        self.free_slot(key)
+    }
+
+    fn free_slot(&mut self, key: WaiterKey) -> S {
         let entry = self.slots[key]
             .entry
             .take()
@@ -261,12 +333,13 @@ impl WakeList {
     }
 
     /// Wakes every collected waker, in the order they were added.
+    ///
+    /// A waker that panics is contained: the others are still woken, and the
+    /// panic goes no further (as a panicking done callback). The panic hook
+    /// has reported it already.
     pub(crate) fn wake_all(self) {
-        if let Some(first) = self.first {
-            first.wake();
-        }
-        for waker in self.rest {
-            waker.wake();
+        for waker in self.first.into_iter().chain(self.rest) {
+            contain_panic(|| waker.wake());
         }
     }
 }
@@ -274,6 +347,22 @@ impl WakeList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn waker_of(count: Arc<Count>) -> Waker {
+        Waker::from(count)
+    }
 
     fn waker() -> Waker {
         Waker::noop().clone()
@@ -320,6 +409,39 @@ mod tests {
         }
         assert_eq!(list.slots.len(), 2);
         assert!(list.is_empty());
+    }
+
+    #[test]
+    fn registered_entries_are_kept_once_per_task_and_freed_when_notified() {
+        let mut list = WaitList::new();
+        let (a, b) = (waker_of(Arc::new(Count::default())), waker());
+        list.register((), &a);
+        list.register((), &a);
+        list.register((), &b);
+        assert_eq!(list.len(), 2);
+        let mut wakers = WakeList::new();
+        list.notify_all(|_| {}, &mut wakers);
+        assert!(list.is_empty());
+        list.register((), &a);
+        assert_eq!(list.slots.len(), 2, "the freed slots are reused");
+    }
+
+    #[test]
+    fn a_panicking_waker_does_not_keep_the_others_asleep() {
+        struct Panics;
+        impl Wake for Panics {
+            fn wake(self: Arc<Self>) {
+                panic!("a broken waker");
+            }
+        }
+        let (before, after) = (Arc::new(Count::default()), Arc::new(Count::default()));
+        let mut wakers = WakeList::new();
+        wakers.push(waker_of(before.clone()));
+        wakers.push(Waker::from(Arc::new(Panics)));
+        wakers.push(waker_of(after.clone()));
+        wakers.wake_all();
+        assert_eq!(before.0.load(Ordering::SeqCst), 1);
+        assert_eq!(after.0.load(Ordering::SeqCst), 1);
     }
 
     #[test]
