@@ -18,6 +18,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 use std::sync::Arc as StdArc;
+use std::time::Instant;
 
 use super::TaskRef;
 use super::raw::{self, Header, Schedule};
@@ -41,6 +42,9 @@ struct Context {
     /// While a wake batch is open, the schedulers that were handed work
     /// without waking a worker; each is notified once when it closes.
     wake_batch: RefCell<Option<Vec<StdArc<dyn Schedule>>>>,
+    /// The earliest deadline of the `time::Timeout`s whose future this
+    /// thread is polling (the ones around the code that runs now).
+    enclosing_deadline: Cell<Option<Instant>>,
 }
 
 thread_local_const! {
@@ -51,6 +55,7 @@ thread_local_const! {
         blocking_pool: Cell::new(std::ptr::null()),
         task: Cell::new(None),
         wake_batch: RefCell::new(None),
+        enclosing_deadline: Cell::new(None),
     };
 }
 
@@ -58,6 +63,17 @@ thread_local_const! {
 /// down and its thread-locals are gone.
 fn with<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
     CONTEXT.try_with(f).ok()
+}
+
+/// Swaps the earliest enclosing timeout deadline (see `time::timeout`) and
+/// returns the previous one.
+pub(crate) fn replace_enclosing_deadline(deadline: Option<Instant>) -> Option<Instant> {
+    with(|cx| cx.enclosing_deadline.replace(deadline)).flatten()
+}
+
+/// The earliest deadline of the timeouts around the code that runs now.
+pub(crate) fn enclosing_deadline() -> Option<Instant> {
+    with(|cx| cx.enclosing_deadline.get()).flatten()
 }
 
 /// A loop as the layers below the runtime see it: the parts a thread needs

@@ -7,13 +7,12 @@
 //! past both), asyncio reports the expiry from the outermost of them only:
 //! the inner ones see a cancellation that is not theirs and let it through.
 //! Here, while a `Timeout` polls its future, it publishes the earliest
-//! deadline of itself and of every `Timeout` around it (a thread-local, as
-//! polling nests on one thread); an inner `Timeout` whose own deadline passed
+//! deadline of itself and of every `Timeout` around it (in the thread's
+//! context, as polling nests on one thread); an inner `Timeout` whose own deadline passed
 //! defers (stays pending) when one around it has passed as well, so that one
 //! reports. The outer timer is registered and has fired or will fire, so
 //! deferring loses no wake-up.
 
-use std::cell::Cell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -22,13 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::TimeoutError;
 use super::sleep::{Sleep, sleep, sleep_until};
-use crate::loom::thread_local_const;
-
-thread_local_const! {
-    /// The earliest deadline of the `Timeout`s whose future is being polled
-    /// on this thread (the ones around the code that runs now).
-    static ENCLOSING_DEADLINE: Cell<Option<Instant>> = Cell::new(None);
-}
+use crate::task::context;
 
 /// Publishes a `Timeout`'s deadline while it polls its future; restores
 /// the previous one when dropped (also on unwind).
@@ -36,25 +29,20 @@ struct Enclosing(Option<Instant>);
 
 impl Enclosing {
     fn enter(deadline: Instant) -> Enclosing {
-        let previous = ENCLOSING_DEADLINE.with(|enclosing| {
-            let previous = enclosing.get();
-            enclosing.set(Some(previous.map_or(deadline, |d| d.min(deadline))));
-            previous
-        });
+        let previous = context::enclosing_deadline();
+        context::replace_enclosing_deadline(Some(previous.map_or(deadline, |d| d.min(deadline))));
         Enclosing(previous)
     }
 
     /// Whether a `Timeout` around the caller has an expired deadline.
     fn has_expired() -> bool {
-        ENCLOSING_DEADLINE
-            .with(Cell::get)
-            .is_some_and(|deadline| deadline <= Instant::now())
+        context::enclosing_deadline().is_some_and(|deadline| deadline <= Instant::now())
     }
 }
 
 impl Drop for Enclosing {
     fn drop(&mut self) {
-        ENCLOSING_DEADLINE.with(|enclosing| enclosing.set(self.0));
+        context::replace_enclosing_deadline(self.0);
     }
 }
 
