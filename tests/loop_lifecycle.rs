@@ -2,11 +2,13 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{DropCounter, event_loop, pending_with, threads_named};
+use evloop::EventLoop;
 
 #[test]
 fn close_drops_every_pending_future_exactly_once_and_joins_all_threads() {
@@ -237,4 +239,61 @@ fn evloop_run_closes_its_loop_and_cancels_leftover_tasks() {
     });
     assert_eq!(value, 9);
     assert_eq!(drops.count(), 1);
+}
+
+/// A value whose destructor panics: user code a closing loop must survive.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("expected: a destructor panics");
+    }
+}
+
+#[test]
+fn close_contains_a_panicking_drop_of_a_queued_blocking_job_and_finishes() {
+    let lp = EventLoop::builder()
+        .worker_threads(2)
+        .max_blocking_threads(1)
+        .thread_name("clpanic")
+        .build()
+        .unwrap();
+    let handle = lp.handle();
+    let (release, gate) = mpsc::channel::<()>();
+    let (started_tx, started) = mpsc::channel();
+    let running = handle.run_in_executor(move || {
+        started_tx.send(()).unwrap();
+        let _ = gate.recv();
+    });
+    started.recv_timeout(Duration::from_secs(30)).unwrap();
+    let owned = PanicsOnDrop;
+    let queued = handle.run_in_executor(move || {
+        let _owned = &owned;
+    });
+    let (closed_tx, closed) = mpsc::channel();
+    let closer = thread::spawn(move || {
+        // Refusing the queued job drops its closure, which panics.
+        lp.close();
+        closed_tx.send(()).unwrap();
+    });
+    while !handle.is_closed() {
+        thread::yield_now();
+    }
+    drop(release);
+    closed
+        .recv_timeout(Duration::from_secs(30))
+        .expect("close() finished");
+    closer.join().expect("close() did not re-raise the panic");
+    assert!(running.done() && queued.done());
+    // The loop is closed through and through: its workers and reactor are
+    // gone, and a new task is refused instead of run.
+    assert_eq!(threads_named("clpanic-worker"), Vec::<String>::new());
+    assert_eq!(threads_named("clpanic-reactor"), Vec::<String>::new());
+    let ran = Arc::new(AtomicBool::new(false));
+    let task = handle.spawn({
+        let ran = ran.clone();
+        async move { ran.store(true, Ordering::SeqCst) }
+    });
+    assert!(task.done());
+    assert!(!ran.load(Ordering::SeqCst));
 }
