@@ -278,6 +278,9 @@ impl EventLoop {
         }
         self.closed = true;
         let inner = &self.handle.inner;
+        // Destructors run below (of refused callbacks and jobs, of dropped
+        // tasks) must not wait on this thread for a task of this loop.
+        let _closing = inner.scheduler.enter_closing();
         inner.closed.store(true, Ordering::SeqCst);
         inner.callbacks.close();
         inner.blocking.begin_shutdown();

@@ -192,6 +192,20 @@ impl Shared {
         while self.injector.steal().is_some() {}
     }
 
+    /// Marks this thread as the one closing this scheduler's loop until the
+    /// guard drops: code that would wait on this thread for one of the
+    /// loop's tasks (a destructor the close runs) must not, as the close
+    /// drops those tasks only after it returns.
+    pub(crate) fn enter_closing(&self) -> context::EnterClosing {
+        context::enter_closing((self as *const Shared).cast())
+    }
+
+    /// Whether this thread is closing this scheduler's loop (see
+    /// [`enter_closing`](Shared::enter_closing)).
+    pub(crate) fn is_closing_on_this_thread(&self) -> bool {
+        std::ptr::eq(context::closing(), (self as *const Shared).cast())
+    }
+
     /// How many tasks are alive (the models check nothing leaks).
     #[cfg(loom)]
     pub(crate) fn live_tasks(&self) -> usize {
