@@ -398,9 +398,9 @@ fn closed_loop_refuses_every_kind_of_submission() {
     assert!(future.result().unwrap_err().is_loop_closed());
 
     let callback = handle.call_soon_threadsafe(|| unreachable!("refused callbacks never run"));
-    assert!(callback.is_refused());
+    assert!(callback.is_loop_closed());
     assert!(!callback.cancel());
-    assert!(handle.call_soon(|| unreachable!()).is_refused());
+    assert!(handle.call_soon(|| unreachable!()).is_loop_closed());
 
     let mut job = handle.run_in_executor(|| unreachable!("refused jobs never run"));
     assert!(job.done());
@@ -436,7 +436,7 @@ fn closing_from_another_thread_refuses_queued_callbacks_and_wakes_waiters() {
     block_tx.send(()).unwrap();
     closer.join().unwrap();
 
-    assert!(queued.iter().all(|c| c.is_refused()));
+    assert!(queued.iter().all(|c| c.is_loop_closed()));
     // A waiter on work the loop dropped at close is woken with a cancellation.
     assert!(waiting.result().unwrap_err().is_cancelled());
 }
@@ -467,7 +467,7 @@ fn submissions_racing_close_either_run_or_are_refused() {
         lp.close();
         let handles = submitter.join().unwrap();
         let started = handles.iter().filter(|c| c.started()).count();
-        let refused = handles.iter().filter(|c| c.is_refused()).count();
+        let refused = handles.iter().filter(|c| c.is_loop_closed()).count();
         assert_eq!(started + refused, handles.len());
         assert_eq!(ran.load(Ordering::SeqCst), started);
     }

@@ -364,7 +364,7 @@ fn a_closed_loop_refuses_timed_callbacks() {
     let handle = lp.handle();
     lp.close();
     let callback = handle.call_later(Duration::ZERO, || unreachable!());
-    assert!(callback.is_refused());
+    assert!(callback.is_loop_closed());
     assert!(!callback.cancel());
 }
 
@@ -382,4 +382,60 @@ fn a_sleep_pending_when_the_loop_closes_is_dropped_with_its_task() {
     started.recv().unwrap();
     lp.close();
     assert_eq!(drops.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_timed_callback_pending_at_close_reads_loop_closed_and_cannot_be_cancelled() {
+    let lp = two_workers();
+    let callback = lp
+        .handle()
+        .call_later(Duration::from_secs(3600), || unreachable!());
+    lp.close();
+    assert!(callback.is_loop_closed());
+    assert!(!callback.cancel());
+    assert!(!callback.cancelled() && !callback.started());
+}
+
+#[test]
+fn timed_callbacks_submitted_by_eight_threads_during_close_all_run_or_read_loop_closed() {
+    for cycle in 0..20 {
+        let lp = two_workers();
+        let handle = lp.handle();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let start = Arc::new(std::sync::Barrier::new(9));
+        let submitters: Vec<_> = (0..8)
+            .map(|thread| {
+                let (handle, ran, start) = (handle.clone(), ran.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut callbacks = Vec::new();
+                    for i in 0..500u64 {
+                        // Due now, soon, and long after the close.
+                        let delay = Duration::from_millis([0, 1, 3_600_000][(i % 3) as usize]);
+                        let ran = ran.clone();
+                        callbacks.push(handle.call_later(delay, move || {
+                            ran.fetch_add(1, Ordering::SeqCst);
+                        }));
+                        if i == 250 && thread == 0 {
+                            std::thread::yield_now();
+                        }
+                    }
+                    callbacks
+                })
+            })
+            .collect();
+        start.wait();
+        lp.close();
+        let callbacks: Vec<_> = submitters
+            .into_iter()
+            .flat_map(|submitter| submitter.join().unwrap())
+            .collect();
+        let lost = callbacks
+            .iter()
+            .filter(|c| !c.started() && !c.is_loop_closed())
+            .count();
+        assert_eq!(lost, 0, "cycle {cycle}: callbacks neither run nor refused");
+        let started = callbacks.iter().filter(|c| c.started()).count();
+        assert_eq!(ran.load(Ordering::SeqCst), started, "cycle {cycle}");
+    }
 }

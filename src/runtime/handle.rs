@@ -111,7 +111,8 @@ impl Handle {
     /// never runs. A panic in the callback is caught (the panic hook reports
     /// it) and the worker carries on. On a closed loop, or when the loop
     /// closes before the callback got to run, the callback is dropped
-    /// without running and the handle [`is_refused`](CallbackHandle::is_refused).
+    /// without running and the handle reads
+    /// [`is_loop_closed`](CallbackHandle::is_loop_closed).
     ///
     /// The callback runs inside a task of the loop (one task runs all the
     /// loop's callbacks), so [`current_task`](crate::current_task) there
