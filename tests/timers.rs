@@ -439,3 +439,39 @@ fn timed_callbacks_submitted_by_eight_threads_during_close_all_run_or_read_loop_
         assert_eq!(ran.load(Ordering::SeqCst), started, "cycle {cycle}");
     }
 }
+
+/// A waker that panics when woken: user code the reactor must survive.
+struct PanickingWaker;
+
+impl Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("expected: this waker panics when woken");
+    }
+}
+
+#[test]
+fn a_panicking_timer_waker_does_not_kill_the_reactor() {
+    let lp = two_workers();
+    let (sender, woken) = mpsc::channel();
+    let _in_loop = lp.handle().enter();
+    // Two timers due in the same reactor pass, and one due later.
+    let deadline = Instant::now() + Duration::from_millis(20);
+    let mut panicking = sleep_until(deadline);
+    let mut same_pass = sleep_until(deadline);
+    let mut later = sleep_until(deadline + Duration::from_millis(20));
+    let panics = Waker::from(Arc::new(PanickingWaker));
+    assert!(poll_once(&mut panicking, &panics).is_pending());
+    for (id, sleep) in [(1, &mut same_pass), (2, &mut later)] {
+        let reports = Waker::from(Arc::new(ReportingWaker {
+            id,
+            woken: sender.clone(),
+        }));
+        assert!(poll_once(sleep, &reports).is_pending());
+    }
+    let mut ids: Vec<usize> = (0..2)
+        .map(|_| woken.recv_timeout(Duration::from_secs(30)).unwrap().0)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [1, 2]);
+    assert_eq!(lp.handle().pending_timers(), 0);
+}

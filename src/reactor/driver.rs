@@ -9,7 +9,7 @@ use mio::{Events, Poll};
 use super::Handle;
 use super::timer::Timers;
 use crate::scheduler::WakeBatch;
-use crate::util::lock_std as lock;
+use crate::util::{contain_panic, lock_std as lock};
 
 /// Events read from the OS poller per iteration.
 const EVENTS_CAPACITY: usize = 1024;
@@ -68,7 +68,9 @@ fn wake_batch(wakers: &mut Vec<Waker>) {
     }
     let batch = WakeBatch::open();
     for waker in wakers.drain(..) {
-        waker.wake();
+        // A waker is user code: its panic must neither kill the reactor
+        // thread nor keep the rest of the batch from being woken.
+        contain_panic(|| waker.wake());
     }
     batch.flush();
 }
