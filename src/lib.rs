@@ -118,6 +118,7 @@ pub use time::{sleep, sleep_until, timeout, wait_for};
 // Every public error type, named for what it means.
 pub use combinators::{EmptyWaitError, GroupError, InvalidStateError, SpawnError};
 pub use net::{IncompleteReadError, LimitOverrunError, StreamError};
+pub use runtime::AlreadyRunningError;
 pub use sync::{
     BrokenBarrierError, GetNowaitError, OverReleaseError, PutNowaitError, QueueShutDown,
     TaskDoneError,

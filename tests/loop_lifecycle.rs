@@ -297,3 +297,73 @@ fn close_contains_a_panicking_drop_of_a_queued_blocking_job_and_finishes() {
     assert!(task.done());
     assert!(!ran.load(Ordering::SeqCst));
 }
+
+/// The message a panic carries, when it is a string.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_second_thread_cannot_run_a_loop_that_runs_forever() {
+    let lp = Arc::new(event_loop(1, "lcforever"));
+    let runner = thread::spawn({
+        let lp = lp.clone();
+        move || lp.run_forever()
+    });
+    while !lp.handle().is_running() {
+        thread::yield_now();
+    }
+    let err = lp.try_run_forever().unwrap_err();
+    assert!(err.to_string().contains("already running"), "{err}");
+    for second in [
+        thread::spawn({
+            let lp = lp.clone();
+            move || lp.run_forever()
+        }),
+        thread::spawn({
+            let lp = lp.clone();
+            move || lp.run_until_complete(async {})
+        }),
+    ] {
+        let payload = second.join().unwrap_err();
+        assert!(
+            panic_message(&*payload).contains("This event loop is already running"),
+            "{}",
+            panic_message(&*payload)
+        );
+    }
+    // One stop releases the one thread that runs it.
+    lp.stop();
+    runner.join().unwrap();
+    assert!(!lp.handle().is_running());
+    lp.stop();
+    assert_eq!(lp.try_run_forever(), Ok(()));
+}
+
+#[test]
+fn run_forever_is_refused_while_another_thread_runs_until_complete() {
+    let lp = Arc::new(event_loop(1, "lcuntil"));
+    let (release, gate) = mpsc::channel::<()>();
+    let (entered_tx, entered) = mpsc::channel();
+    let driver = thread::spawn({
+        let lp = lp.clone();
+        move || {
+            lp.run_until_complete(async move {
+                entered_tx.send(()).unwrap();
+                evloop::to_thread(move || gate.recv().unwrap())
+                    .await
+                    .unwrap();
+            })
+        }
+    });
+    entered.recv().unwrap();
+    assert!(lp.try_run_forever().is_err());
+    // Other threads may still run futures to completion meanwhile.
+    assert_eq!(lp.run_until_complete(async { 5 }), 5);
+    release.send(()).unwrap();
+    driver.join().unwrap();
+}

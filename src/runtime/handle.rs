@@ -329,7 +329,7 @@ impl Handle {
 
     /// True while a thread is inside `run_forever` or `run_until_complete`.
     pub fn is_running(&self) -> bool {
-        self.inner.drivers.load(Ordering::SeqCst) > 0
+        self.inner.drivers.load(Ordering::SeqCst) != 0
     }
 
     /// True once the loop was closed: new work is refused from then on.
