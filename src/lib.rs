@@ -68,6 +68,14 @@
 //! cancellation drops the future at its next `.await` (destructors are the
 //! `finally` blocks) instead of raising inside it; a panic in a task is
 //! caught and reported through its `Task`, like an exception.
+//!
+//! Also deliberate: a `Task` handed to `wait_for`, `timeout` or `gather` is
+//! detached, not cancelled, when they give up on it, because a `Task` is a
+//! handle and dropping a handle detaches (pass `task.cancel_on_drop()` for
+//! asyncio's cancel); several threads may each block in `run_until_complete`
+//! on one loop at once, because the loop runs on its own workers and those
+//! threads only wait (asyncio's "This event loop is already running" is kept
+//! for `run_forever`, which one thread at a time may run).
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
@@ -112,7 +120,9 @@ pub use combinators::{
 };
 pub use net::{open_connection, start_server};
 pub use runtime::{Builder, EnterGuard, EventLoop, Handle, run, to_thread};
-pub use task::{Task, TaskBuilder, TaskRef, all_tasks, current_task, spawn, yield_now};
+pub use task::{
+    CancelOnDrop, Task, TaskBuilder, TaskRef, all_tasks, current_task, spawn, yield_now,
+};
 pub use time::{sleep, sleep_until, timeout, wait_for};
 
 // Every public error type, named for what it means.

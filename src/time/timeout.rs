@@ -18,6 +18,11 @@ use super::sleep::{Sleep, sleep, sleep_until};
 /// both are ready at the same poll, the output wins. A zero duration still
 /// polls the future once.
 ///
+/// A [`Task`](crate::Task) given as the future is only a handle: dropping
+/// it on timeout detaches the task, which keeps running. Pass
+/// [`task.cancel_on_drop()`](crate::Task::cancel_on_drop) to have it
+/// cancelled on timeout, as asyncio does.
+///
 /// # Examples
 ///
 /// ```
@@ -54,7 +59,9 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::Int
 }
 
 /// Waits for `future` for at most `duration` (asyncio's `wait_for`, with
-/// its argument order); the same as [`timeout`] otherwise.
+/// its argument order); the same as [`timeout`] otherwise. A
+/// [`Task`](crate::Task) given to it is detached on timeout, not cancelled,
+/// unless it is given as [`task.cancel_on_drop()`](crate::Task::cancel_on_drop).
 ///
 /// # Examples
 ///
