@@ -13,12 +13,14 @@
 //! LIFO slot); and the LIFO slot serves at most `MAX_LIFO_POLLS` tasks in a
 //! row before its occupant goes to the back of the queue.
 //!
-//! A known limit, shared with tokio's design: the LIFO slot is not
-//! stealable, so a task woken or spawned by a task that then blocks its
-//! worker thread (a blocking syscall, `std::thread::sleep`) waits until that
-//! poll returns, even when another worker is idle. Tasks already in the
-//! local queue are stolen as usual. Blocking work belongs in
-//! [`run_in_executor`](crate::Handle::run_in_executor).
+//! The LIFO slot is stealable, like the local queue: a task woken or spawned
+//! by a task that then blocks its worker thread (a blocking syscall,
+//! `std::thread::sleep`) would otherwise wait until that poll returns while
+//! another worker is idle. Filling the slot wakes a sleeping worker when
+//! nobody is searching, and searching workers look in the other workers'
+//! slots after their queues. Blocking work still belongs in
+//! [`run_in_executor`](crate::Handle::run_in_executor): it holds a worker
+//! that other tasks could use.
 
 mod idle;
 mod park;
@@ -83,6 +85,7 @@ impl Drop for WakeBatch {
 pub(crate) struct WorkerSeed {
     index: usize,
     local: LocalQueue<Notified>,
+    lifo: LocalQueue<Notified>,
     parker: Parker,
 }
 
@@ -90,6 +93,8 @@ pub(crate) struct WorkerSeed {
 pub(crate) struct Shared {
     injector: Injector<Notified>,
     stealers: Box<[Stealer<Notified>]>,
+    /// The stealing ends of the workers' LIFO slots.
+    lifo_stealers: Box<[Stealer<Notified>]>,
     unparkers: Box<[Unparker]>,
     idle: Idle,
     tasks: TaskList,
@@ -103,12 +108,14 @@ impl Shared {
             .map(|index| WorkerSeed {
                 index,
                 local: LocalQueue::new(),
+                lifo: LocalQueue::new(),
                 parker: Parker::new(),
             })
             .collect();
         let shared = Shared {
             injector: Injector::new(),
             stealers: seeds.iter().map(|s| s.local.stealer()).collect(),
+            lifo_stealers: seeds.iter().map(|s| s.lifo.stealer()).collect(),
             unparkers: seeds.iter().map(|s| s.parker.unparker()).collect(),
             idle: Idle::new(workers),
             tasks: TaskList::new(),
@@ -157,7 +164,9 @@ impl Shared {
 
     /// Whether any queue holds work (the re-check before parking).
     fn has_queued_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !self.injector.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
+            || self.lifo_stealers.iter().any(|s| !s.is_empty())
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -183,7 +192,7 @@ impl Shared {
             task.shutdown();
         }
         self.drain_injector();
-        for stealer in self.stealers.iter() {
+        for stealer in self.stealers.iter().chain(self.lifo_stealers.iter()) {
             while stealer.steal().is_some() {}
         }
     }
