@@ -475,3 +475,39 @@ fn a_panicking_timer_waker_does_not_kill_the_reactor() {
     assert_eq!(ids, [1, 2]);
     assert_eq!(lp.handle().pending_timers(), 0);
 }
+
+#[test]
+fn pending_timers_counts_every_registered_timer_at_once() {
+    let lp = two_workers();
+    let handle = lp.handle();
+    const SLEEPERS: usize = 10_000;
+    let (registered_tx, registered) = mpsc::channel();
+    let sleepers: Vec<_> = (0..SLEEPERS)
+        .map(|_| {
+            let registered_tx = registered_tx.clone();
+            handle.spawn(async move {
+                let mut sleep = sleep(Duration::from_secs(3600));
+                // The first poll registers the timer.
+                assert!(timeout(Duration::ZERO, &mut sleep).await.is_err());
+                registered_tx.send(()).unwrap();
+                sleep.await;
+            })
+        })
+        .collect();
+    for _ in 0..SLEEPERS {
+        registered.recv().unwrap();
+    }
+    assert_eq!(handle.pending_timers(), SLEEPERS);
+    let (cancelled, kept): (Vec<_>, Vec<_>) = sleepers
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
+    for (_, task) in cancelled {
+        task.cancel();
+        assert!(lp.run_until_complete(task).unwrap_err().is_cancelled());
+    }
+    assert_eq!(handle.pending_timers(), SLEEPERS / 2);
+    drop(kept);
+    lp.close();
+    assert_eq!(handle.pending_timers(), 0);
+}

@@ -1,6 +1,5 @@
 //! The reactor thread's loop.
 
-use std::sync::atomic::Ordering;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -25,9 +24,6 @@ pub(super) fn run(mut poll: Poll, handle: Handle) {
     loop {
         let now = Instant::now();
         timers.process(&shared.timer_queue, shared.clock.now_tick(now), &mut wakers);
-        shared
-            .timers_in_wheel
-            .store(timers.len(), Ordering::Release);
         wake_batch(&mut wakers);
 
         if handle.is_shutdown() {
@@ -56,7 +52,6 @@ pub(super) fn run(mut poll: Poll, handle: Handle) {
 
     lock(&shared.sources).close_all(&mut wakers);
     timers.shutdown(&shared.timer_queue, &mut wakers);
-    shared.timers_in_wheel.store(0, Ordering::Release);
     wake_batch(&mut wakers);
 }
 

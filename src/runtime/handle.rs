@@ -253,10 +253,10 @@ impl Handle {
         Instant::now()
     }
 
-    /// How many timers the loop's reactor holds: sleeps (and timeouts,
-    /// and timed callbacks) that are registered and have neither fired nor
-    /// been dropped, as of the reactor's last wake-up. A diagnostic: a count
-    /// that keeps growing points at leaked timers.
+    /// How many timers are pending: sleeps (and timeouts, and timed
+    /// callbacks) that are registered with the loop's reactor and have
+    /// neither fired nor been dropped. Exact at the time of the call. A
+    /// diagnostic: a count that keeps growing points at leaked timers.
     ///
     /// # Examples
     ///
@@ -264,12 +264,17 @@ impl Handle {
     /// use std::time::Duration;
     ///
     /// evloop::run(async {
-    ///     evloop::sleep(Duration::from_millis(1)).await;
-    ///     assert_eq!(evloop::Handle::current().pending_timers(), 0);
+    ///     let handle = evloop::Handle::current();
+    ///     let mut sleep = evloop::sleep(Duration::from_secs(60));
+    ///     // Registered at its first poll.
+    ///     assert!(evloop::timeout(Duration::ZERO, &mut sleep).await.is_err());
+    ///     assert_eq!(handle.pending_timers(), 1);
+    ///     drop(sleep);
+    ///     assert_eq!(handle.pending_timers(), 0);
     /// });
     /// ```
     pub fn pending_timers(&self) -> usize {
-        self.inner.reactor.timers_in_wheel()
+        self.inner.reactor.pending_timers()
     }
 
     /// Runs the blocking closure `work` on the loop's blocking pool, from
