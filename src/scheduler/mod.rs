@@ -141,6 +141,12 @@ impl Shared {
 
     /// Queues work from a thread that is not one of our workers and wakes a
     /// sleeping worker if nobody is looking for work.
+    ///
+    /// Also called from a thread-local's destructor (a waker dropped or
+    /// woken as a thread exits), after the thread's context may be gone:
+    /// every context read on this path (`schedule_local`, `defer_notify`)
+    /// uses `try_with` and falls back to this queue and an immediate wake,
+    /// so the task is queued and nothing panics (which would abort).
     fn schedule_remote(&self, task: Notified) {
         // Inside a `WakeBatch` the worker is woken when the batch flushes.
         let deferred = context::defer_notify(&task.header().scheduler);
