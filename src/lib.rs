@@ -100,6 +100,14 @@
 //! cannot take it from under it (and `full()` counts it); a `TaskGroup::scope`
 //! or group that is dropped from outside (its task cancelled) cancels its
 //! children without waiting for them, as a destructor cannot await.
+//!
+//! Also deliberate: a `Task` handed to `wait_for`, `timeout` or `gather` is
+//! detached, not cancelled, when they give up on it, because a `Task` is a
+//! handle and dropping a handle detaches (pass `task.cancel_on_drop()` for
+//! asyncio's cancel); several threads may each block in `run_until_complete`
+//! on one loop at once, because the loop runs on its own workers and those
+//! threads only wait (asyncio's "This event loop is already running" is kept
+//! for `run_forever`, which one thread at a time may run).
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
@@ -153,12 +161,15 @@ pub use combinators::{
 };
 pub use net::{open_connection, start_server};
 pub use runtime::{Builder, EnterGuard, EventLoop, Handle, run, to_thread};
-pub use task::{Task, TaskBuilder, TaskRef, all_tasks, current_task, spawn, yield_now};
+pub use task::{
+    CancelOnDrop, Task, TaskBuilder, TaskRef, all_tasks, current_task, spawn, yield_now,
+};
 pub use time::{sleep, sleep_until, timeout, wait_for};
 
 // Every public error type, named for what it means.
 pub use combinators::{EmptyWaitError, GroupError, InvalidStateError, SpawnError};
 pub use net::{IncompleteReadError, LimitOverrunError, StreamError};
+pub use runtime::AlreadyRunningError;
 pub use sync::{
     BrokenBarrierError, GetNowaitError, OverReleaseError, PutNowaitError, QueueShutDown,
     TaskDoneError,

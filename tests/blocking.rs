@@ -269,3 +269,165 @@ fn blocking_jobs_can_submit_back_into_their_loop() {
 fn to_thread_outside_a_loop_panics_with_a_clear_message() {
     drop(evloop::to_thread(|| ()));
 }
+
+/// A value whose destructor panics: user code the pool must survive.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("expected: a destructor panics");
+    }
+}
+
+/// Closes `lp` on another thread; true when the close finished within
+/// `PATIENCE` (a wedged close would otherwise hang the test).
+fn close_finishes(lp: EventLoop) -> bool {
+    let (done_tx, done) = mpsc::channel();
+    thread::spawn(move || {
+        lp.close();
+        let _ = done_tx.send(());
+    });
+    done.recv_timeout(PATIENCE).is_ok()
+}
+
+/// After a destructor panicked on the only pool thread, the pool still
+/// runs jobs and the loop still closes.
+fn assert_pool_still_serves(lp: EventLoop) {
+    let again =
+        lp.run_until_complete(async { evloop::timeout(PATIENCE, evloop::to_thread(|| 7)).await });
+    let Ok(again) = again else {
+        // A wedged pool would also hang the loop's drop: leave it.
+        std::mem::forget(lp);
+        panic!("the pool took no new job");
+    };
+    assert_eq!(again.unwrap(), 7);
+    assert!(close_finishes(lp), "close() waited forever for the pool");
+}
+
+#[test]
+fn a_panicking_drop_of_a_result_nobody_waits_for_does_not_wedge_the_pool() {
+    let lp = new_loop(1);
+    let (release, gate) = mpsc::channel::<()>();
+    let (started_tx, started) = mpsc::channel();
+    let job = lp.handle().run_in_executor(move || {
+        started_tx.send(()).unwrap();
+        gate.recv().unwrap();
+        PanicsOnDrop
+    });
+    started.recv_timeout(PATIENCE).unwrap();
+    job.cancel();
+    let cancelled = lp.run_until_complete(job);
+    assert!(cancelled.is_err_and(|err| err.is_cancelled()));
+    // The job returns now; its waiter is gone, so the pool drops the result.
+    release.send(()).unwrap();
+    assert_pool_still_serves(lp);
+}
+
+#[test]
+fn a_panicking_drop_of_a_cancelled_queued_closure_does_not_wedge_the_pool() {
+    let lp = new_loop(1);
+    let handle = lp.handle();
+    let (release, gate) = mpsc::channel::<()>();
+    let (started_tx, started) = mpsc::channel();
+    let first = handle.run_in_executor(move || {
+        started_tx.send(()).unwrap();
+        gate.recv().unwrap();
+    });
+    started.recv_timeout(PATIENCE).unwrap();
+    let owned = PanicsOnDrop;
+    let queued = handle.run_in_executor(move || {
+        let _owned = &owned;
+        unreachable!("a cancelled job never starts");
+    });
+    queued.cancel();
+    assert!(
+        lp.run_until_complete(queued)
+            .is_err_and(|err| err.is_cancelled())
+    );
+    // The pool thread comes to the cancelled job and drops its closure.
+    release.send(()).unwrap();
+    lp.run_until_complete(first).unwrap();
+    assert_pool_still_serves(lp);
+}
+
+/// Set in the child process of the test below.
+const NO_THREADS_CHILD: &str = "EVLOOP_TEST_NO_BLOCKING_THREAD";
+
+#[cfg(target_os = "linux")]
+#[test]
+fn run_in_executor_fails_with_the_os_error_when_no_thread_can_start() {
+    if std::env::var_os(NO_THREADS_CHILD).is_some() {
+        no_thread_can_start_child();
+        return;
+    }
+    // The address-space limit must not hit the test harness's own threads:
+    // run the scenario alone, in a child process.
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "run_in_executor_fails_with_the_os_error_when_no_thread_can_start",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(NO_THREADS_CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("child: refused with the OS error"),
+        "{stdout}"
+    );
+}
+
+/// The child's half: with an address space too small for one more thread
+/// stack, the pool (which has no thread yet) cannot start one. The job's
+/// task must end with the OS's error, not wait forever.
+#[cfg(target_os = "linux")]
+fn no_thread_can_start_child() {
+    let lp = EventLoop::builder()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    let handle = lp.handle();
+    // Touch everything the wait below needs before the limit applies.
+    lp.run_until_complete(evloop::timeout(
+        PATIENCE,
+        evloop::sleep(Duration::from_millis(1)),
+    ))
+    .unwrap();
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().next().unwrap().parse().unwrap();
+    // SAFETY: sysconf and setrlimit only read and write plain values.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
+    // Room for small allocations, not for a 2 MiB thread stack.
+    let limit = pages * page + 512 * 1024;
+    let rlimit = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: `rlimit` is a valid, initialised struct.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rlimit) }, 0);
+    let job = handle.run_in_executor(|| 1);
+    let outcome = lp.run_until_complete(evloop::timeout(PATIENCE, job));
+    let lifted = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &lifted) }, 0);
+    let err = outcome
+        .expect("the job's task ended instead of hanging")
+        .unwrap_err();
+    let os = err.os_error().expect("the error carries the OS's error");
+    assert!(os.raw_os_error().is_some(), "{os:?}");
+    assert!(!err.is_panic() && !err.is_cancelled() && !err.is_loop_closed());
+    assert!(err.to_string().contains(&os.to_string()), "{err}");
+    // Once the OS allows threads again, the pool works.
+    let again = lp.run_until_complete(evloop::timeout(PATIENCE, handle.run_in_executor(|| 2)));
+    assert_eq!(again.unwrap().unwrap(), 2);
+    println!("child: refused with the OS error: {err}");
+    lp.close();
+}

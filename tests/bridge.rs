@@ -398,9 +398,9 @@ fn closed_loop_refuses_every_kind_of_submission() {
     assert!(future.result().unwrap_err().is_loop_closed());
 
     let callback = handle.call_soon_threadsafe(|| unreachable!("refused callbacks never run"));
-    assert!(callback.is_refused());
+    assert!(callback.is_loop_closed());
     assert!(!callback.cancel());
-    assert!(handle.call_soon(|| unreachable!()).is_refused());
+    assert!(handle.call_soon(|| unreachable!()).is_loop_closed());
 
     let mut job = handle.run_in_executor(|| unreachable!("refused jobs never run"));
     assert!(job.done());
@@ -436,7 +436,7 @@ fn closing_from_another_thread_refuses_queued_callbacks_and_wakes_waiters() {
     block_tx.send(()).unwrap();
     closer.join().unwrap();
 
-    assert!(queued.iter().all(|c| c.is_refused()));
+    assert!(queued.iter().all(|c| c.is_loop_closed()));
     // A waiter on work the loop dropped at close is woken with a cancellation.
     assert!(waiting.result().unwrap_err().is_cancelled());
 }
@@ -467,7 +467,7 @@ fn submissions_racing_close_either_run_or_are_refused() {
         lp.close();
         let handles = submitter.join().unwrap();
         let started = handles.iter().filter(|c| c.started()).count();
-        let refused = handles.iter().filter(|c| c.is_refused()).count();
+        let refused = handles.iter().filter(|c| c.is_loop_closed()).count();
         assert_eq!(started + refused, handles.len());
         assert_eq!(ran.load(Ordering::SeqCst), started);
     }
@@ -518,4 +518,60 @@ fn the_old_names_of_the_timeout_error_still_name_it() {
             .unwrap_err(),
     );
     assert!(failed.into_task_error().unwrap().is_panic());
+}
+
+/// Waits, in its destructor, for the concurrent future put in its slot,
+/// and reports what it got.
+struct WaitsOnDrop {
+    slot: Arc<std::sync::Mutex<Option<ConcurrentFuture<()>>>>,
+    report: mpsc::Sender<Result<(), evloop::TaskError>>,
+}
+
+impl Drop for WaitsOnDrop {
+    fn drop(&mut self) {
+        let future = self.slot.lock().unwrap().take();
+        if let Some(future) = future {
+            let _ = self.report.send(future.result());
+        }
+    }
+}
+
+#[test]
+fn a_destructor_run_by_close_that_waits_on_a_pending_future_of_the_loop_does_not_hang_it() {
+    let lp = new_loop();
+    let handle = lp.handle();
+    let (report, reports) = mpsc::channel();
+    // Two tasks, each of whose futures waits in its destructor for the
+    // other: whichever the close drops first waits on one still pending.
+    let slots: [Arc<std::sync::Mutex<Option<ConcurrentFuture<()>>>>; 2] = Default::default();
+    let futures = slots.clone().map(|slot| {
+        let waits = WaitsOnDrop {
+            slot,
+            report: report.clone(),
+        };
+        handle.run_coroutine_threadsafe(async move {
+            let _waits = waits;
+            std::future::pending::<()>().await
+        })
+    });
+    let [first, second] = futures;
+    *slots[0].lock().unwrap() = Some(second);
+    *slots[1].lock().unwrap() = Some(first);
+    drop(report);
+
+    let (closed_tx, closed) = mpsc::channel();
+    thread::spawn(move || {
+        lp.close();
+        closed_tx.send(()).unwrap();
+    });
+    closed
+        .recv_timeout(Duration::from_secs(30))
+        .expect("close() finished");
+    let outcomes: Vec<_> = reports.iter().collect();
+    assert_eq!(outcomes.len(), 2);
+    assert!(
+        outcomes
+            .iter()
+            .all(|outcome| outcome.as_ref().is_err_and(|err| err.is_cancelled()))
+    );
 }

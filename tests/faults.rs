@@ -304,3 +304,48 @@ fn writing_to_a_peer_that_reset_gives_an_error_not_a_signal() {
     );
     lp.close();
 }
+
+/// Wakes the waker it holds when the thread-local holding it is destroyed.
+struct WakesOnDrop(std::cell::RefCell<Option<std::task::Waker>>);
+
+impl Drop for WakesOnDrop {
+    fn drop(&mut self) {
+        if let Some(waker) = self.0.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+}
+
+thread_local! {
+    static WAKES_ON_EXIT: WakesOnDrop = const { WakesOnDrop(std::cell::RefCell::new(None)) };
+}
+
+#[test]
+fn waking_a_task_from_a_thread_local_destructor_queues_it_without_aborting() {
+    let lp = event_loop(2, "tlswake");
+    let handle = lp.handle();
+    let (waker_tx, waker_rx) = mpsc::channel();
+    let mut woken = false;
+    let task = handle.spawn(std::future::poll_fn(move |cx| {
+        if woken {
+            return std::task::Poll::Ready("ran after the wake");
+        }
+        woken = true;
+        waker_tx.send(cx.waker().clone()).unwrap();
+        std::task::Poll::Pending
+    }));
+    let waker = waker_rx.recv_timeout(PATIENCE).unwrap();
+    let exiting = std::thread::spawn(move || {
+        // Registered first, so destroyed after evloop's own thread-local,
+        // which entering the loop below creates: the wake then finds
+        // evloop's thread state gone.
+        WAKES_ON_EXIT.with(|slot| *slot.0.borrow_mut() = Some(waker));
+        drop(handle.enter());
+    });
+    exiting.join().expect("the exiting thread finished");
+    let outcome = lp.run_until_complete(evloop::timeout(PATIENCE, task));
+    assert_eq!(
+        outcome.expect("the woken task ran").unwrap(),
+        "ran after the wake"
+    );
+}

@@ -2,11 +2,13 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{DropCounter, event_loop, pending_with, threads_named};
+use evloop::EventLoop;
 
 #[test]
 fn close_drops_every_pending_future_exactly_once_and_joins_all_threads() {
@@ -237,4 +239,131 @@ fn evloop_run_closes_its_loop_and_cancels_leftover_tasks() {
     });
     assert_eq!(value, 9);
     assert_eq!(drops.count(), 1);
+}
+
+/// A value whose destructor panics: user code a closing loop must survive.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("expected: a destructor panics");
+    }
+}
+
+#[test]
+fn close_contains_a_panicking_drop_of_a_queued_blocking_job_and_finishes() {
+    let lp = EventLoop::builder()
+        .worker_threads(2)
+        .max_blocking_threads(1)
+        .thread_name("clpanic")
+        .build()
+        .unwrap();
+    let handle = lp.handle();
+    let (release, gate) = mpsc::channel::<()>();
+    let (started_tx, started) = mpsc::channel();
+    let running = handle.run_in_executor(move || {
+        started_tx.send(()).unwrap();
+        let _ = gate.recv();
+    });
+    started.recv_timeout(Duration::from_secs(30)).unwrap();
+    let owned = PanicsOnDrop;
+    let queued = handle.run_in_executor(move || {
+        let _owned = &owned;
+    });
+    let (closed_tx, closed) = mpsc::channel();
+    let closer = thread::spawn(move || {
+        // Refusing the queued job drops its closure, which panics.
+        lp.close();
+        closed_tx.send(()).unwrap();
+    });
+    while !handle.is_closed() {
+        thread::yield_now();
+    }
+    drop(release);
+    closed
+        .recv_timeout(Duration::from_secs(30))
+        .expect("close() finished");
+    closer.join().expect("close() did not re-raise the panic");
+    assert!(running.done() && queued.done());
+    // The loop is closed through and through: its workers and reactor are
+    // gone, and a new task is refused instead of run.
+    assert_eq!(threads_named("clpanic-worker"), Vec::<String>::new());
+    assert_eq!(threads_named("clpanic-reactor"), Vec::<String>::new());
+    let ran = Arc::new(AtomicBool::new(false));
+    let task = handle.spawn({
+        let ran = ran.clone();
+        async move { ran.store(true, Ordering::SeqCst) }
+    });
+    assert!(task.done());
+    assert!(!ran.load(Ordering::SeqCst));
+}
+
+/// The message a panic carries, when it is a string.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_second_thread_cannot_run_a_loop_that_runs_forever() {
+    let lp = Arc::new(event_loop(1, "lcforever"));
+    let runner = thread::spawn({
+        let lp = lp.clone();
+        move || lp.run_forever()
+    });
+    while !lp.handle().is_running() {
+        thread::yield_now();
+    }
+    let err = lp.try_run_forever().unwrap_err();
+    assert!(err.to_string().contains("already running"), "{err}");
+    for second in [
+        thread::spawn({
+            let lp = lp.clone();
+            move || lp.run_forever()
+        }),
+        thread::spawn({
+            let lp = lp.clone();
+            move || lp.run_until_complete(async {})
+        }),
+    ] {
+        let payload = second.join().unwrap_err();
+        assert!(
+            panic_message(&*payload).contains("This event loop is already running"),
+            "{}",
+            panic_message(&*payload)
+        );
+    }
+    // One stop releases the one thread that runs it.
+    lp.stop();
+    runner.join().unwrap();
+    assert!(!lp.handle().is_running());
+    lp.stop();
+    assert_eq!(lp.try_run_forever(), Ok(()));
+}
+
+#[test]
+fn run_forever_is_refused_while_another_thread_runs_until_complete() {
+    let lp = Arc::new(event_loop(1, "lcuntil"));
+    let (release, gate) = mpsc::channel::<()>();
+    let (entered_tx, entered) = mpsc::channel();
+    let driver = thread::spawn({
+        let lp = lp.clone();
+        move || {
+            lp.run_until_complete(async move {
+                entered_tx.send(()).unwrap();
+                evloop::to_thread(move || gate.recv().unwrap())
+                    .await
+                    .unwrap();
+            })
+        }
+    });
+    entered.recv().unwrap();
+    assert!(lp.try_run_forever().is_err());
+    // Other threads may still run futures to completion meanwhile.
+    assert_eq!(lp.run_until_complete(async { 5 }), 5);
+    release.send(()).unwrap();
+    driver.join().unwrap();
 }

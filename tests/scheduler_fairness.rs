@@ -120,3 +120,25 @@ fn work_is_spread_over_all_workers() {
     let b = rx.recv().unwrap();
     assert_ne!(a, b);
 }
+
+#[test]
+fn a_task_spawned_by_a_task_that_then_blocks_its_worker_runs_on_the_idle_worker() {
+    let lp = event_loop(2, "fairlifo");
+    for round in 0..20 {
+        let (ran_tx, ran) = mpsc::channel();
+        let blocker = lp.handle().spawn(async move {
+            // The child is the last task this worker queued: without care it
+            // sits in the worker's private slot until this poll returns.
+            drop(evloop::spawn(async move {
+                let _ = ran_tx.send(());
+            }));
+            // Block the worker until the child ran (elsewhere), or give up.
+            ran.recv_timeout(std::time::Duration::from_secs(10)).is_ok()
+        });
+        let child_ran_meanwhile = lp.run_until_complete(blocker).unwrap();
+        assert!(
+            child_ran_meanwhile,
+            "round {round}: the child waited for the blocked worker"
+        );
+    }
+}

@@ -112,3 +112,63 @@ fn cancel_error_names_the_task() {
     assert_eq!(err.to_string(), "task 'sleepy' was cancelled");
     assert_eq!(err.task_name(), Some("sleepy"));
 }
+
+#[test]
+fn a_cancel_on_drop_task_given_to_wait_for_is_cancelled_on_timeout() {
+    let drops = DropCounter::new();
+    let guard = drops.guard();
+    let (watched, timed_out) = evloop::run(async move {
+        let slow = evloop::spawn(pending_with(guard));
+        let watched = slow.task_ref();
+        let timed_out =
+            evloop::wait_for(slow.cancel_on_drop(), std::time::Duration::from_millis(5)).await;
+        // The cancelled task's future is dropped on a worker: wait for it.
+        while !watched.done() {
+            evloop::yield_now().await;
+        }
+        (watched, timed_out)
+    });
+    assert!(timed_out.is_err());
+    assert!(watched.cancelled());
+    assert_eq!(drops.count(), 1);
+}
+
+#[test]
+fn a_plain_task_given_to_wait_for_keeps_running_after_the_timeout() {
+    let result = evloop::run(async {
+        let gate = evloop::Promise::new();
+        let task = evloop::spawn({
+            let gate = gate.clone();
+            async move { gate.await.unwrap() + 1 }
+        });
+        let watched = task.task_ref();
+        let timed_out = evloop::wait_for(task, std::time::Duration::from_millis(5)).await;
+        assert!(timed_out.is_err());
+        gate.set_result(41).unwrap();
+        while !watched.done() {
+            evloop::yield_now().await;
+        }
+        watched.cancelled()
+    });
+    assert!(!result, "the detached task ran to its end");
+}
+
+#[test]
+fn cancel_on_drop_awaits_like_the_task_and_into_task_detaches_again() {
+    evloop::run(async {
+        assert_eq!(
+            evloop::spawn(async { 7 }).cancel_on_drop().await.unwrap(),
+            7
+        );
+        let gate = evloop::Promise::new();
+        let guarded = evloop::spawn({
+            let gate = gate.clone();
+            async move { gate.await.unwrap() }
+        })
+        .cancel_on_drop();
+        assert!(!guarded.done());
+        let task = guarded.into_task();
+        gate.set_result(3).unwrap();
+        assert_eq!(task.await.unwrap(), 3);
+    });
+}

@@ -364,7 +364,7 @@ fn a_closed_loop_refuses_timed_callbacks() {
     let handle = lp.handle();
     lp.close();
     let callback = handle.call_later(Duration::ZERO, || unreachable!());
-    assert!(callback.is_refused());
+    assert!(callback.is_loop_closed());
     assert!(!callback.cancel());
 }
 
@@ -449,4 +449,132 @@ fn when_both_deadlines_passed_before_the_task_ran_the_outer_reports() {
         let outcome = timeout_at(outer_deadline, timeout_at(inner_deadline, busy)).await;
         assert!(outcome.is_err(), "got {outcome:?}");
     });
+}
+
+#[test]
+fn a_timed_callback_pending_at_close_reads_loop_closed_and_cannot_be_cancelled() {
+    let lp = two_workers();
+    let callback = lp
+        .handle()
+        .call_later(Duration::from_secs(3600), || unreachable!());
+    lp.close();
+    assert!(callback.is_loop_closed());
+    assert!(!callback.cancel());
+    assert!(!callback.cancelled() && !callback.started());
+}
+
+#[test]
+fn timed_callbacks_submitted_by_eight_threads_during_close_all_run_or_read_loop_closed() {
+    for cycle in 0..20 {
+        let lp = two_workers();
+        let handle = lp.handle();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let start = Arc::new(std::sync::Barrier::new(9));
+        let submitters: Vec<_> = (0..8)
+            .map(|thread| {
+                let (handle, ran, start) = (handle.clone(), ran.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut callbacks = Vec::new();
+                    for i in 0..500u64 {
+                        // Due now, soon, and long after the close.
+                        let delay = Duration::from_millis([0, 1, 3_600_000][(i % 3) as usize]);
+                        let ran = ran.clone();
+                        callbacks.push(handle.call_later(delay, move || {
+                            ran.fetch_add(1, Ordering::SeqCst);
+                        }));
+                        if i == 250 && thread == 0 {
+                            std::thread::yield_now();
+                        }
+                    }
+                    callbacks
+                })
+            })
+            .collect();
+        start.wait();
+        lp.close();
+        let callbacks: Vec<_> = submitters
+            .into_iter()
+            .flat_map(|submitter| submitter.join().unwrap())
+            .collect();
+        let lost = callbacks
+            .iter()
+            .filter(|c| !c.started() && !c.is_loop_closed())
+            .count();
+        assert_eq!(lost, 0, "cycle {cycle}: callbacks neither run nor refused");
+        let started = callbacks.iter().filter(|c| c.started()).count();
+        assert_eq!(ran.load(Ordering::SeqCst), started, "cycle {cycle}");
+    }
+}
+
+/// A waker that panics when woken: user code the reactor must survive.
+struct PanickingWaker;
+
+impl Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("expected: this waker panics when woken");
+    }
+}
+
+#[test]
+fn a_panicking_timer_waker_does_not_kill_the_reactor() {
+    let lp = two_workers();
+    let (sender, woken) = mpsc::channel();
+    let _in_loop = lp.handle().enter();
+    // Two timers due in the same reactor pass, and one due later.
+    let deadline = Instant::now() + Duration::from_millis(20);
+    let mut panicking = sleep_until(deadline);
+    let mut same_pass = sleep_until(deadline);
+    let mut later = sleep_until(deadline + Duration::from_millis(20));
+    let panics = Waker::from(Arc::new(PanickingWaker));
+    assert!(poll_once(&mut panicking, &panics).is_pending());
+    for (id, sleep) in [(1, &mut same_pass), (2, &mut later)] {
+        let reports = Waker::from(Arc::new(ReportingWaker {
+            id,
+            woken: sender.clone(),
+        }));
+        assert!(poll_once(sleep, &reports).is_pending());
+    }
+    let mut ids: Vec<usize> = (0..2)
+        .map(|_| woken.recv_timeout(Duration::from_secs(30)).unwrap().0)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [1, 2]);
+    assert_eq!(lp.handle().pending_timers(), 0);
+}
+
+#[test]
+fn pending_timers_counts_every_registered_timer_at_once() {
+    let lp = two_workers();
+    let handle = lp.handle();
+    const SLEEPERS: usize = 10_000;
+    let (registered_tx, registered) = mpsc::channel();
+    let sleepers: Vec<_> = (0..SLEEPERS)
+        .map(|_| {
+            let registered_tx = registered_tx.clone();
+            handle.spawn(async move {
+                let mut sleep = sleep(Duration::from_secs(3600));
+                // The first poll registers the timer.
+                assert!(timeout(Duration::ZERO, &mut sleep).await.is_err());
+                registered_tx.send(()).unwrap();
+                sleep.await;
+            })
+        })
+        .collect();
+    for _ in 0..SLEEPERS {
+        registered.recv().unwrap();
+    }
+    assert_eq!(handle.pending_timers(), SLEEPERS);
+    let (cancelled, kept): (Vec<_>, Vec<_>) = sleepers
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
+    for (_, task) in cancelled {
+        task.cancel();
+        assert!(lp.run_until_complete(task).unwrap_err().is_cancelled());
+    }
+    assert_eq!(handle.pending_timers(), SLEEPERS / 2);
+    drop(kept);
+    lp.close();
+    assert_eq!(handle.pending_timers(), 0);
 }

@@ -19,6 +19,16 @@
 //! Closing the loop refuses queued jobs and waits for the running ones
 //! (for at most the rest of the timeout given to
 //! [`shutdown_timeout`](crate::EventLoop::shutdown_timeout)).
+//!
+//! A job is user code end to end: its closure, the closure's destructor
+//! (when the job is cancelled or refused before it started) and its
+//! result's destructor (when the waiting task is gone) may all panic. The
+//! pool contains each such panic where it calls the job, as the loop does
+//! for callbacks, so its counts stay right and its threads live on.
+//!
+//! When the pool has no thread and the OS refuses to start one, the job
+//! cannot run at all: its task ends with a [`TaskError`] whose
+//! [`os_error`](TaskError::os_error) is the OS's error.
 
 mod pool;
 
@@ -27,7 +37,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pub(crate) use pool::Pool;
+pub(crate) use pool::{Pool, Refusal};
 
 use std::sync::Arc;
 
@@ -56,8 +66,34 @@ where
         let _ = sender.send(outcome);
     }
 
-    fn refuse(self: Box<Self>) {
-        let _ = self.sender.send(Err(TaskError::closed_untracked()));
+    fn refuse(self: Box<Self>, why: Refusal) {
+        let BlockingJob { work, sender } = *self;
+        // The closure goes first: its destructor may panic (the pool
+        // contains that), and the waiter must hear the refusal regardless.
+        let _sent = SendOnDrop {
+            sender: Some(sender),
+            error: Some(why),
+        };
+        drop(work);
+    }
+}
+
+/// Tells the job's waiter why the job will not run, when dropped: also when
+/// the closure's destructor, dropped before it, unwinds.
+struct SendOnDrop<R> {
+    sender: Option<oneshot::Sender<Result<R, TaskError>>>,
+    error: Option<Refusal>,
+}
+
+impl<R> Drop for SendOnDrop<R> {
+    fn drop(&mut self) {
+        if let (Some(sender), Some(why)) = (self.sender.take(), self.error.take()) {
+            let error = match why {
+                Refusal::LoopClosed => TaskError::closed_untracked(),
+                Refusal::NoThread(err) => TaskError::no_thread_untracked(err),
+            };
+            let _ = sender.send(Err(error));
+        }
     }
 }
 
@@ -77,6 +113,9 @@ impl<R> Future for WaitForJob<R> {
             // carrying the job's payload (`resume_unwind` does not run the
             // panic hook a second time).
             Poll::Ready(Ok(Err(err))) if err.is_panic() => resume_unwind(err.into_panic()),
+            // The OS refused the thread the job needed: the task ends with
+            // that error (nothing else would ever complete it).
+            Poll::Ready(Ok(Err(err))) if err.os_error().is_some() => err.raise(),
             // The pool refused the job: the loop is closing, and its
             // shutdown drops this task (it reads as cancelled).
             Poll::Ready(_) => Poll::Pending,

@@ -12,6 +12,11 @@
 //!   up to the keep-alive for more; when nothing came, it exits.
 //! - **Shutdown**: refuse queued jobs and new ones, wake every idle thread
 //!   so it exits, and wait (up to a deadline) until no job runs.
+//! - **User code** (a job, and the destructors a job owns) runs with no lock
+//!   held and with its panic contained, so a panic can neither leave the
+//!   counts wrong nor kill a pool thread or the closing thread.
+//! - **No thread**: when the OS refuses to start a thread and none exists
+//!   to take the job later, the job is refused with the OS's error.
 
 use std::collections::VecDeque;
 use std::io;
@@ -20,14 +25,33 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::task::context::{self, EnteredLoop};
-use crate::util::{ignore_poison, lock_std as lock};
+use crate::util::{contain_panic, ignore_poison, lock_std as lock};
 
-/// A job queued on the pool: either runs, or is refused by a closing loop.
+/// A job queued on the pool: either runs, or is refused.
 pub(crate) trait Job: Send + 'static {
     /// Runs the job on a pool thread.
     fn run(self: Box<Self>);
-    /// The loop closed before the job started: tells its waiter so.
-    fn refuse(self: Box<Self>);
+    /// The job will never run, for the reason `why`: tells its waiter so.
+    fn refuse(self: Box<Self>, why: Refusal);
+}
+
+/// Why the pool refused a job.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The loop closed before the job started.
+    LoopClosed,
+    /// The pool has no thread and the OS refused to start one.
+    NoThread(io::Error),
+}
+
+/// Runs `job`, containing a panic of the user code in it.
+fn run_contained(job: Box<dyn Job>) {
+    contain_panic(move || job.run());
+}
+
+/// Refuses `job`, containing a panic of the destructors it runs.
+fn refuse_contained(job: Box<dyn Job>, why: Refusal) {
+    contain_panic(move || job.refuse(why));
 }
 
 struct State {
@@ -88,7 +112,7 @@ impl Pool {
         let mut state = lock(&self.shared.state);
         if state.shutdown {
             drop(state);
-            job.refuse();
+            refuse_contained(job, Refusal::LoopClosed);
             return;
         }
         if state.idle > state.notified {
@@ -113,8 +137,7 @@ impl Pool {
             state.running -= 1;
             if state.threads == 0 {
                 drop(state);
-                eprintln!("evloop: could not start a blocking thread: {err}");
-                job.refuse();
+                refuse_contained(job, Refusal::NoThread(err));
             } else {
                 state.queue.push_back(job);
             }
@@ -160,7 +183,7 @@ impl Pool {
         };
         self.shared.work_available.notify_all();
         for job in queued {
-            job.refuse();
+            refuse_contained(job, Refusal::LoopClosed);
         }
     }
 
@@ -195,7 +218,7 @@ impl Shared {
     fn run_thread(&self, first: Option<Box<dyn Job>>) {
         context::set_blocking_pool((self as *const Shared).cast());
         if let Some(job) = first {
-            job.run();
+            run_contained(job);
         }
         let mut state = lock(&self.state);
         state.running -= 1;
@@ -204,7 +227,7 @@ impl Shared {
             if let Some(job) = state.queue.pop_front() {
                 state.running += 1;
                 drop(state);
-                job.run();
+                run_contained(job);
                 state = lock(&self.state);
                 state.running -= 1;
                 self.job_finished.notify_all();

@@ -228,6 +228,12 @@ impl<T> ConcurrentFuture<T> {
     /// instead. Also when the outcome was already taken by
     /// [`result_timeout`](ConcurrentFuture::result_timeout) or an `.await`.
     ///
+    /// On the thread that is closing the loop running the work (in a
+    /// destructor that [`close`](crate::EventLoop::close) runs), the work
+    /// could never finish while this waits: a future still pending there is
+    /// cancelled (as the close is about to do) and the cancelled error is
+    /// returned at once.
+    ///
     /// # Examples
     ///
     /// ```
@@ -239,6 +245,7 @@ impl<T> ConcurrentFuture<T> {
     #[track_caller]
     pub fn result(mut self) -> Result<T, TaskError> {
         self.refuse_blocking_on_own_worker("result");
+        self.cancel_if_closing_its_loop();
         match self.wait(None) {
             Ok(outcome) => outcome,
             // Without a deadline the wait ends with an outcome.
@@ -273,6 +280,7 @@ impl<T> ConcurrentFuture<T> {
             };
         }
         self.refuse_blocking_on_own_worker("result_timeout");
+        self.cancel_if_closing_its_loop();
         match self.wait(Instant::now().checked_add(timeout)) {
             Ok(outcome) => outcome.map_err(ResultTimeoutError::Failed),
             Err(()) => Err(ResultTimeoutError::Timeout),
@@ -408,6 +416,20 @@ impl<T> ConcurrentFuture<T> {
                 self.receiver = None;
                 Ok(Err(self.cancelled_error()))
             }
+        }
+    }
+
+    /// On the thread closing the work's loop, cancels a pending future: the
+    /// close drops the loop's tasks only after the destructor waiting here
+    /// returns, so the wait would never end.
+    fn cancel_if_closing_its_loop(&self) {
+        let closing = self
+            .event_loop
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .is_some_and(|scheduler| scheduler.is_closing_on_this_thread());
+        if closing {
+            self.cancel();
         }
     }
 

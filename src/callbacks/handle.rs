@@ -28,7 +28,7 @@ const REFUSED: u8 = 3;
 /// never runs.
 ///
 /// A callback refused by a closed loop never runs either:
-/// [`is_refused`](CallbackHandle::is_refused) tells that case apart.
+/// [`is_loop_closed`](CallbackHandle::is_loop_closed) tells that case apart.
 ///
 /// # Examples
 ///
@@ -245,17 +245,33 @@ impl CallbackHandle {
         self.inner.state.load(Ordering::Acquire) == CANCELLED
     }
 
-    /// True when the callback was refused because its loop was closed
-    /// (before it was submitted, or before it got to run).
+    /// True when the callback will never run because its loop is closed:
+    /// it was submitted after the close, or was still waiting (queued, or
+    /// timed and not yet due) when the loop closed.
     ///
     /// ```
+    /// use std::time::Duration;
+    ///
     /// let lp = evloop::EventLoop::new().unwrap();
     /// let handle = lp.handle();
+    /// let waiting = handle.call_later(Duration::from_secs(3600), || unreachable!());
     /// lp.close();
-    /// assert!(handle.call_soon_threadsafe(|| unreachable!()).is_refused());
+    /// assert!(waiting.is_loop_closed());
+    /// assert!(!waiting.cancel());
+    /// assert!(handle.call_soon_threadsafe(|| unreachable!()).is_loop_closed());
     /// ```
-    pub fn is_refused(&self) -> bool {
+    pub fn is_loop_closed(&self) -> bool {
         self.inner.state.load(Ordering::Acquire) == REFUSED
+    }
+
+    /// True when the callback was refused because its loop was closed: the
+    /// old name of [`is_loop_closed`](CallbackHandle::is_loop_closed).
+    #[deprecated(
+        note = "renamed `is_loop_closed`: the loop's vocabulary says \"closed\" \
+                (`Handle::is_closed`, `TaskError::is_loop_closed`)"
+    )]
+    pub fn is_refused(&self) -> bool {
+        self.is_loop_closed()
     }
 
     /// True once the callback started running (it may still be running).
@@ -279,7 +295,7 @@ impl fmt::Debug for CallbackHandle {
             PENDING => "pending",
             STARTED => "started",
             CANCELLED => "cancelled",
-            _ => "refused",
+            _ => "loop closed",
         };
         f.debug_struct("CallbackHandle")
             .field("state", &state)

@@ -293,10 +293,10 @@ mod tests {
         let queued = counter_callback(&counter);
         queue.push(queued.clone());
         queue.close();
-        assert!(queued.is_refused());
+        assert!(queued.is_loop_closed());
         let late = counter_callback(&counter);
         assert_eq!(queue.push(late.clone()), Pushed::Refused);
-        assert!(late.is_refused());
+        assert!(late.is_loop_closed());
         assert_eq!(counter.load(Ordering::SeqCst), 0);
     }
 }

@@ -28,7 +28,8 @@ pub type AsCompletedError = ResultTimeoutError;
 /// `timeout` has passed, every remaining step yields
 /// [`ResultTimeoutError::Timeout`] at once, and then the stream ends; the
 /// tasks that had not finished are not cancelled (take them back with
-/// [`AsCompleted::into_remaining`], or drop the stream to detach them).
+/// [`AsCompleted::into_remaining`], or drop the stream to detach them), as
+/// asyncio leaves them running.
 ///
 /// Besides the `Stream` implementation, [`AsCompleted::next`] gives the
 /// next step as a future, so no stream extension crate is needed.

@@ -21,6 +21,10 @@ use crate::task::TaskError;
 ///   running are then cancelled.
 /// - Dropping the `Gather` before it completes cancels every child still
 ///   running; so does cancelling the task that awaits it.
+/// - A [`Task`](crate::Task) given as a future is awaited by its child:
+///   cancelling the child drops that handle, which detaches the task (it
+///   keeps running). Pass [`task.cancel_on_drop()`](crate::Task::cancel_on_drop)
+///   to have it cancelled with its child, as asyncio does.
 ///
 /// Called inside a loop, the children start at once, as asyncio's `gather`
 /// starts its tasks when it is called; called outside (for example to build

@@ -1,6 +1,5 @@
 //! The reactor thread's loop.
 
-use std::sync::atomic::Ordering;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -9,7 +8,7 @@ use mio::{Events, Poll};
 use super::Handle;
 use super::timer::Timers;
 use crate::scheduler::WakeBatch;
-use crate::util::lock_std as lock;
+use crate::util::{contain_panic, lock_std as lock};
 
 /// Events read from the OS poller per iteration.
 const EVENTS_CAPACITY: usize = 1024;
@@ -25,9 +24,6 @@ pub(super) fn run(mut poll: Poll, handle: Handle) {
     loop {
         let now = Instant::now();
         timers.process(&shared.timer_queue, shared.clock.now_tick(now), &mut wakers);
-        shared
-            .timers_in_wheel
-            .store(timers.len(), Ordering::Release);
         wake_batch(&mut wakers);
 
         if handle.is_shutdown() {
@@ -56,7 +52,6 @@ pub(super) fn run(mut poll: Poll, handle: Handle) {
 
     lock(&shared.sources).close_all(&mut wakers);
     timers.shutdown(&shared.timer_queue, &mut wakers);
-    shared.timers_in_wheel.store(0, Ordering::Release);
     wake_batch(&mut wakers);
 }
 
@@ -68,7 +63,9 @@ fn wake_batch(wakers: &mut Vec<Waker>) {
     }
     let batch = WakeBatch::open();
     for waker in wakers.drain(..) {
-        waker.wake();
+        // A waker is user code: its panic must neither kill the reactor
+        // thread nor keep the rest of the batch from being woken.
+        contain_panic(|| waker.wake());
     }
     batch.flush();
 }

@@ -31,7 +31,7 @@ pub(crate) mod timer;
 
 use std::fmt;
 use std::io as stdio;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -47,8 +47,6 @@ pub(crate) struct Shared {
     timer_queue: timer::TimerQueue,
     clock: timer::Clock,
     shutdown: AtomicBool,
-    /// Timers held by the wheel after the reactor's last iteration.
-    timers_in_wheel: AtomicUsize,
 }
 
 /// A reference to a running reactor, usable from any thread.
@@ -82,9 +80,10 @@ impl Handle {
         }
     }
 
-    /// Number of timers the reactor held after its last iteration.
-    pub(crate) fn timers_in_wheel(&self) -> usize {
-        self.shared.timers_in_wheel.load(Ordering::Acquire)
+    /// Number of registered timers that have neither fired nor been
+    /// cancelled, exact at the time of the call.
+    pub(crate) fn pending_timers(&self) -> usize {
+        self.shared.timer_queue.pending()
     }
 
     /// Whether the reactor has been told to shut down.
@@ -125,7 +124,6 @@ impl Reactor {
             timer_queue: timer::TimerQueue::new(),
             clock: timer::Clock::new(),
             shutdown: AtomicBool::new(false),
-            timers_in_wheel: AtomicUsize::new(0),
         });
         let handle = Handle { shared };
         let thread_handle = handle.clone();

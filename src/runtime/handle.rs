@@ -114,7 +114,8 @@ impl Handle {
     /// never runs. A panic in the callback is caught (the panic hook reports
     /// it) and the worker carries on. On a closed loop, or when the loop
     /// closes before the callback got to run, the callback is dropped
-    /// without running and the handle [`is_refused`](CallbackHandle::is_refused).
+    /// without running and the handle reads
+    /// [`is_loop_closed`](CallbackHandle::is_loop_closed).
     ///
     /// The callback runs inside a task of the loop (one task runs all the
     /// loop's callbacks), so [`current_task`](crate::current_task) there
@@ -255,10 +256,10 @@ impl Handle {
         Instant::now()
     }
 
-    /// How many timers the loop's reactor holds: sleeps (and timeouts,
-    /// and timed callbacks) that are registered and have neither fired nor
-    /// been dropped, as of the reactor's last wake-up. A diagnostic: a count
-    /// that keeps growing points at leaked timers.
+    /// How many timers are pending: sleeps (and timeouts, and timed
+    /// callbacks) that are registered with the loop's reactor and have
+    /// neither fired nor been dropped. Exact at the time of the call. A
+    /// diagnostic: a count that keeps growing points at leaked timers.
     ///
     /// # Examples
     ///
@@ -266,12 +267,17 @@ impl Handle {
     /// use std::time::Duration;
     ///
     /// evloop::run(async {
-    ///     evloop::sleep(Duration::from_millis(1)).await;
-    ///     assert_eq!(evloop::Handle::current().pending_timers(), 0);
+    ///     let handle = evloop::Handle::current();
+    ///     let mut sleep = evloop::sleep(Duration::from_secs(60));
+    ///     // Registered at its first poll.
+    ///     assert!(evloop::timeout(Duration::ZERO, &mut sleep).await.is_err());
+    ///     assert_eq!(handle.pending_timers(), 1);
+    ///     drop(sleep);
+    ///     assert_eq!(handle.pending_timers(), 0);
     /// });
     /// ```
     pub fn pending_timers(&self) -> usize {
-        self.inner.reactor.timers_in_wheel()
+        self.inner.reactor.pending_timers()
     }
 
     /// Runs the blocking closure `work` on the loop's blocking pool, from
@@ -331,7 +337,7 @@ impl Handle {
 
     /// True while a thread is inside `run_forever` or `run_until_complete`.
     pub fn is_running(&self) -> bool {
-        self.inner.drivers.load(Ordering::SeqCst) > 0
+        self.inner.drivers.load(Ordering::SeqCst) != 0
     }
 
     /// True once the loop was closed: new work is refused from then on.

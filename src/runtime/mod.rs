@@ -40,6 +40,8 @@ struct LoopInner {
     /// The threads behind `run_in_executor`.
     blocking: blocking::Pool,
     closed: AtomicBool,
+    /// Who drives the loop: [`RUNNING_FOREVER`] while a thread is in
+    /// `run_forever`, plus one per thread in `run_until_complete`.
     drivers: AtomicUsize,
     stop_requested: Mutex<bool>,
     stop_signal: Condvar,
@@ -74,6 +76,48 @@ pub struct EventLoop {
     reactor: Option<reactor::Reactor>,
     closed: bool,
 }
+
+/// The bit of `LoopInner::drivers` set while a thread is in `run_forever`.
+const RUNNING_FOREVER: usize = 1 << (usize::BITS - 1);
+
+/// The error of [`EventLoop::try_run_forever`]: another thread already runs
+/// the loop (asyncio's "This event loop is already running").
+///
+/// # Examples
+///
+/// ```
+/// let lp = std::sync::Arc::new(evloop::EventLoop::new().unwrap());
+/// let runner = std::thread::spawn({
+///     let lp = lp.clone();
+///     move || lp.run_forever()
+/// });
+/// while !lp.handle().is_running() {
+///     std::thread::yield_now();
+/// }
+/// let err = lp.try_run_forever().unwrap_err();
+/// assert!(err.to_string().contains("already running"));
+/// lp.stop();
+/// runner.join().unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlreadyRunningError {
+    /// What was called: `run_forever` or `run_until_complete`.
+    called: &'static str,
+}
+
+impl std::fmt::Display for AlreadyRunningError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "This event loop is already running: EventLoop::{} was called while another \
+             thread runs the loop in run_forever (or, for run_forever, in \
+             run_until_complete); stop() it first, or submit work through a Handle",
+            self.called
+        )
+    }
+}
+
+impl std::error::Error for AlreadyRunningError {}
 
 /// Reports a worker's exit (also when it unwinds) to the closing thread.
 struct ExitSignal {
@@ -164,11 +208,17 @@ impl EventLoop {
     /// need not be `Send`. Inside it, [`spawn`](crate::spawn),
     /// [`sleep`](crate::sleep) and [`Handle::current`] refer to this loop.
     ///
+    /// Several threads may each run a future of the same loop with
+    /// `run_until_complete` at once (asyncio allows one), but not while a
+    /// thread runs the loop with [`run_forever`](EventLoop::run_forever).
+    ///
     /// # Panics
     ///
     /// When called from inside a task of a loop, or from inside another
     /// `run_until_complete` on this thread: blocking there would deadlock,
-    /// so it panics with a message saying to `await` instead.
+    /// so it panics with a message saying to `await` instead. While another
+    /// thread is in `run_forever`, it panics with asyncio's "This event loop
+    /// is already running" (see [`AlreadyRunningError`]).
     ///
     /// # Examples
     ///
@@ -181,7 +231,10 @@ impl EventLoop {
     /// ```
     #[track_caller]
     pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
-        let _driving = self.begin_driving("run_until_complete");
+        let _driving = match self.begin_driving("run_until_complete") {
+            Ok(driving) => driving,
+            Err(err) => panic!("{err}"),
+        };
         let _context = self.handle.enter();
         crate::util::block_on(future)
     }
@@ -192,10 +245,16 @@ impl EventLoop {
     /// runs it forever, submit work from other threads through a
     /// [`Handle`], then stop it.
     ///
+    /// One thread at a time runs the loop this way; see
+    /// [`try_run_forever`](EventLoop::try_run_forever) for the form that
+    /// returns an error instead of panicking.
+    ///
     /// # Panics
     ///
     /// When called from inside a task or a running `run_until_complete`
-    /// (see there).
+    /// (see there), and with asyncio's message "This event loop is already
+    /// running" when another thread is in `run_forever` or
+    /// `run_until_complete` of this loop.
     ///
     /// # Examples
     ///
@@ -215,7 +274,36 @@ impl EventLoop {
     /// ```
     #[track_caller]
     pub fn run_forever(&self) {
-        let _driving = self.begin_driving("run_forever");
+        if let Err(err) = self.try_run_forever() {
+            panic!("{err}");
+        }
+    }
+
+    /// Like [`run_forever`](EventLoop::run_forever), but returns an error
+    /// when another thread already runs the loop (in `run_forever` or
+    /// `run_until_complete`), as asyncio raises "This event loop is already
+    /// running".
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyRunningError`] when the loop is running on another thread.
+    ///
+    /// # Panics
+    ///
+    /// When called from inside a task or a running `run_until_complete` on
+    /// this thread (see [`run_until_complete`](EventLoop::run_until_complete)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// lp.stop();
+    /// // Not running anywhere else: runs until the stop.
+    /// assert!(lp.try_run_forever().is_ok());
+    /// ```
+    #[track_caller]
+    pub fn try_run_forever(&self) -> Result<(), AlreadyRunningError> {
+        let _driving = self.begin_driving("run_forever")?;
         let _context = self.handle.enter();
         let inner = &self.handle.inner;
         let mut stop = lock(&inner.stop_requested);
@@ -223,6 +311,7 @@ impl EventLoop {
             stop = ignore_poison(inner.stop_signal.wait(stop));
         }
         *stop = false;
+        Ok(())
     }
 
     /// Makes [`run_forever`](EventLoop::run_forever) return (see
@@ -252,7 +341,8 @@ impl EventLoop {
         self.shutdown(Some(timeout));
     }
 
-    fn begin_driving(&self, what: &str) -> DriverGuard<'_> {
+    #[track_caller]
+    fn begin_driving(&self, what: &'static str) -> Result<DriverGuard<'_>, AlreadyRunningError> {
         if scheduler::is_worker_thread() {
             panic!(
                 "EventLoop::{what} was called from inside a task on a loop's worker thread: \
@@ -265,11 +355,23 @@ impl EventLoop {
                  (asyncio: 'This event loop is already running'); `.await` the future instead"
             );
         };
-        self.handle.inner.drivers.fetch_add(1, Ordering::SeqCst);
-        DriverGuard {
-            inner: &self.handle.inner,
-            _thread: thread_guard,
+        let forever = what == "run_forever";
+        let drivers = &self.handle.inner.drivers;
+        let entered = drivers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |word| {
+            match (forever, word) {
+                (true, 0) => Some(RUNNING_FOREVER),
+                (false, word) if word & RUNNING_FOREVER == 0 => Some(word + 1),
+                _ => None,
+            }
+        });
+        if entered.is_err() {
+            return Err(AlreadyRunningError { called: what });
         }
+        Ok(DriverGuard {
+            inner: &self.handle.inner,
+            leave: if forever { RUNNING_FOREVER } else { 1 },
+            _thread: thread_guard,
+        })
     }
 
     fn shutdown(&mut self, timeout: Option<Duration>) {
@@ -278,6 +380,9 @@ impl EventLoop {
         }
         self.closed = true;
         let inner = &self.handle.inner;
+        // Destructors run below (of refused callbacks and jobs, of dropped
+        // tasks) must not wait on this thread for a task of this loop.
+        let _closing = inner.scheduler.enter_closing();
         inner.closed.store(true, Ordering::SeqCst);
         inner.callbacks.close();
         inner.blocking.begin_shutdown();
@@ -318,15 +423,18 @@ impl EventLoop {
     }
 }
 
-/// Counts the threads driving the loop, for `is_running`.
+/// Counts the threads driving the loop, for `is_running` and to keep
+/// `run_forever` to one thread.
 struct DriverGuard<'a> {
     inner: &'a LoopInner,
+    /// What this driver added to `drivers`.
+    leave: usize,
     _thread: context::DrivingGuard,
 }
 
 impl Drop for DriverGuard<'_> {
     fn drop(&mut self) {
-        self.inner.drivers.fetch_sub(1, Ordering::SeqCst);
+        self.inner.drivers.fetch_sub(self.leave, Ordering::SeqCst);
     }
 }
 

@@ -13,12 +13,14 @@
 //! LIFO slot); and the LIFO slot serves at most `MAX_LIFO_POLLS` tasks in a
 //! row before its occupant goes to the back of the queue.
 //!
-//! A known limit, shared with tokio's design: the LIFO slot is not
-//! stealable, so a task woken or spawned by a task that then blocks its
-//! worker thread (a blocking syscall, `std::thread::sleep`) waits until that
-//! poll returns, even when another worker is idle. Tasks already in the
-//! local queue are stolen as usual. Blocking work belongs in
-//! [`run_in_executor`](crate::Handle::run_in_executor).
+//! The LIFO slot is stealable, like the local queue: a task woken or spawned
+//! by a task that then blocks its worker thread (a blocking syscall,
+//! `std::thread::sleep`) would otherwise wait until that poll returns while
+//! another worker is idle. Filling the slot wakes a sleeping worker when
+//! nobody is searching, and searching workers look in the other workers'
+//! slots after their queues. Blocking work still belongs in
+//! [`run_in_executor`](crate::Handle::run_in_executor): it holds a worker
+//! that other tasks could use.
 
 mod idle;
 mod park;
@@ -83,6 +85,7 @@ impl Drop for WakeBatch {
 pub(crate) struct WorkerSeed {
     index: usize,
     local: LocalQueue<Notified>,
+    lifo: LocalQueue<Notified>,
     parker: Parker,
 }
 
@@ -90,6 +93,8 @@ pub(crate) struct WorkerSeed {
 pub(crate) struct Shared {
     injector: Injector<Notified>,
     stealers: Box<[Stealer<Notified>]>,
+    /// The stealing ends of the workers' LIFO slots.
+    lifo_stealers: Box<[Stealer<Notified>]>,
     unparkers: Box<[Unparker]>,
     idle: Idle,
     tasks: TaskList,
@@ -103,12 +108,14 @@ impl Shared {
             .map(|index| WorkerSeed {
                 index,
                 local: LocalQueue::new(),
+                lifo: LocalQueue::new(),
                 parker: Parker::new(),
             })
             .collect();
         let shared = Shared {
             injector: Injector::new(),
             stealers: seeds.iter().map(|s| s.local.stealer()).collect(),
+            lifo_stealers: seeds.iter().map(|s| s.lifo.stealer()).collect(),
             unparkers: seeds.iter().map(|s| s.parker.unparker()).collect(),
             idle: Idle::new(workers),
             tasks: TaskList::new(),
@@ -134,6 +141,12 @@ impl Shared {
 
     /// Queues work from a thread that is not one of our workers and wakes a
     /// sleeping worker if nobody is looking for work.
+    ///
+    /// Also called from a thread-local's destructor (a waker dropped or
+    /// woken as a thread exits), after the thread's context may be gone:
+    /// every context read on this path (`schedule_local`, `defer_notify`)
+    /// uses `try_with` and falls back to this queue and an immediate wake,
+    /// so the task is queued and nothing panics (which would abort).
     fn schedule_remote(&self, task: Notified) {
         // Inside a `WakeBatch` the worker is woken when the batch flushes.
         let deferred = context::defer_notify(&task.header().scheduler);
@@ -157,7 +170,9 @@ impl Shared {
 
     /// Whether any queue holds work (the re-check before parking).
     fn has_queued_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !self.injector.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
+            || self.lifo_stealers.iter().any(|s| !s.is_empty())
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -183,13 +198,27 @@ impl Shared {
             task.shutdown();
         }
         self.drain_injector();
-        for stealer in self.stealers.iter() {
+        for stealer in self.stealers.iter().chain(self.lifo_stealers.iter()) {
             while stealer.steal().is_some() {}
         }
     }
 
     fn drain_injector(&self) {
         while self.injector.steal().is_some() {}
+    }
+
+    /// Marks this thread as the one closing this scheduler's loop until the
+    /// guard drops: code that would wait on this thread for one of the
+    /// loop's tasks (a destructor the close runs) must not, as the close
+    /// drops those tasks only after it returns.
+    pub(crate) fn enter_closing(&self) -> context::EnterClosing {
+        context::enter_closing((self as *const Shared).cast())
+    }
+
+    /// Whether this thread is closing this scheduler's loop (see
+    /// [`enter_closing`](Shared::enter_closing)).
+    pub(crate) fn is_closing_on_this_thread(&self) -> bool {
+        std::ptr::eq(context::closing(), (self as *const Shared).cast())
     }
 
     /// How many tasks are alive (the models check nothing leaks).

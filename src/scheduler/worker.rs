@@ -20,7 +20,9 @@ const MAX_LIFO_POLLS: usize = 3;
 
 struct Core {
     local: super::LocalQueue<Notified>,
-    lifo: Option<Notified>,
+    /// The LIFO slot: holds at most one task. A queue of its own only so
+    /// that idle workers can steal from it (see `schedule_local`).
+    lifo: super::LocalQueue<Notified>,
     tick: u32,
     searching: bool,
     rng: u32,
@@ -65,15 +67,27 @@ pub(super) fn schedule_local(
         let Some(ctx) = ctx.filter(|ctx| std::ptr::eq(&*ctx.shared, shared)) else {
             return Err(task);
         };
-        let Ok(mut core) = ctx.core.try_borrow_mut() else {
+        let Ok(core) = ctx.core.try_borrow_mut() else {
             return Err(task);
         };
         let queued = if is_yield {
             task
-        } else if let Some(previous) = core.lifo.replace(task) {
-            previous
         } else {
-            return Ok(());
+            let previous = core.lifo.pop();
+            core.lifo.push(task);
+            match previous {
+                Some(previous) => previous,
+                None => {
+                    // Should the running task now block this thread, the
+                    // task in the slot would wait for it. So the slot is
+                    // stealable, and a sleeping worker is woken (when
+                    // nobody searches) to take it: pushed first, then
+                    // `notify_one`'s fence, as for any queue (idle.rs).
+                    drop(core);
+                    shared.notify_one();
+                    return Ok(());
+                }
+            }
         };
         // Only the push that makes the queue non-empty wakes a sibling: the
         // earlier pushes already did, and a sibling about to park re-checks
@@ -106,7 +120,7 @@ pub(crate) fn run_worker(shared: StdArc<Shared>, seed: WorkerSeed) {
         parker: seed.parker,
         core: RefCell::new(Core {
             local: seed.local,
-            lifo: None,
+            lifo: seed.lifo,
             tick: 0,
             searching: false,
             rng: (0x9E37_79B9 ^ (seed.index as u32).wrapping_mul(0x85EB_CA6B)) | 1,
@@ -115,8 +129,8 @@ pub(crate) fn run_worker(shared: StdArc<Shared>, seed: WorkerSeed) {
     context::set_worker((&raw const ctx).cast());
     let _reset = ResetCurrent;
     ctx.run();
-    let mut core = ctx.core.borrow_mut();
-    drop(core.lifo.take());
+    let core = ctx.core.borrow_mut();
+    while core.lifo.pop().is_some() {}
     while core.local.pop().is_some() {}
 }
 
@@ -139,7 +153,7 @@ impl WorkerCtx {
                 return Some(task);
             }
         }
-        if let Some(task) = core.lifo.take() {
+        if let Some(task) = core.lifo.pop() {
             return Some(task);
         }
         core.local
@@ -170,6 +184,11 @@ impl WorkerCtx {
             if let Some(task) = self.shared.stealers[victim].steal_half_into(&core.local) {
                 return Some(task);
             }
+            // The victim's LIFO slot: its task may be stuck behind a poll
+            // that blocks the victim's thread.
+            if let Some(task) = self.shared.lifo_stealers[victim].steal() {
+                return Some(task);
+            }
         }
         self.shared.injector.steal_batch_into(&core.local)
     }
@@ -189,13 +208,13 @@ impl WorkerCtx {
         }
         task.run();
         for _ in 0..MAX_LIFO_POLLS {
-            let Some(next) = self.core.borrow_mut().lifo.take() else {
+            let Some(next) = self.core.borrow_mut().lifo.pop() else {
                 return;
             };
             next.run();
         }
-        let mut core = self.core.borrow_mut();
-        if let Some(task) = core.lifo.take() {
+        let core = self.core.borrow_mut();
+        if let Some(task) = core.lifo.pop() {
             core.local.push(task);
             drop(core);
             self.shared.notify_one();

@@ -37,6 +37,9 @@ struct Context {
     /// The blocking pool this thread belongs to (a `blocking::pool::Shared`),
     /// while it is a pool thread; null on other threads.
     blocking_pool: Cell<*const ()>,
+    /// The loop (a `scheduler::Shared`) this thread is closing, while
+    /// `EventLoop::close` runs on it; null otherwise. Only compared.
+    closing: Cell<*const ()>,
     /// The task this thread is polling (or dropping).
     task: Cell<Option<NonNull<Header>>>,
     /// While a wake batch is open, the schedulers that were handed work
@@ -53,6 +56,7 @@ thread_local_const! {
         driving: Cell::new(false),
         worker: Cell::new(std::ptr::null()),
         blocking_pool: Cell::new(std::ptr::null()),
+        closing: Cell::new(std::ptr::null()),
         task: Cell::new(None),
         wake_batch: RefCell::new(None),
         enclosing_deadline: Cell::new(None),
@@ -159,6 +163,30 @@ pub(crate) fn blocking_pool() -> *const () {
 /// Records (or, with null, clears) the blocking pool this thread belongs to.
 pub(crate) fn set_blocking_pool(pool: *const ()) {
     let _ = with(|cx| cx.blocking_pool.set(pool));
+}
+
+/// The loop this thread is closing, as stored by [`enter_closing`]; null
+/// when none. Only compared, never read through.
+pub(crate) fn closing() -> *const () {
+    with(|cx| cx.closing.get()).unwrap_or(std::ptr::null())
+}
+
+/// Marks this thread as closing the loop `closing` until the guard drops.
+pub(crate) fn enter_closing(closing: *const ()) -> EnterClosing {
+    EnterClosing {
+        previous: with(|cx| cx.closing.replace(closing)).unwrap_or(std::ptr::null()),
+    }
+}
+
+/// Restores the previous closing mark when dropped (see [`enter_closing`]).
+pub(crate) struct EnterClosing {
+    previous: *const (),
+}
+
+impl Drop for EnterClosing {
+    fn drop(&mut self) {
+        let _ = with(|cx| cx.closing.set(self.previous));
+    }
 }
 
 /// Restores the previous current task when dropped.

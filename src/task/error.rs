@@ -2,10 +2,12 @@
 
 use std::any::Any;
 use std::fmt;
+use std::io;
 use std::sync::Mutex;
 
 /// Why awaiting a task (or a promise, or a concurrent future) gave no value:
-/// it was cancelled, it panicked, or its loop was closed before it could run.
+/// it was cancelled, it panicked, its loop was closed before it could run,
+/// or the OS refused the thread it needed (a blocking job).
 ///
 /// Its `Display` says which task and why. A panic's payload is kept and can
 /// be taken back with [`into_panic`](TaskError::into_panic), e.g. to resume
@@ -36,7 +38,14 @@ enum Kind {
         message: Option<String>,
     },
     Closed,
+    /// The OS refused to start the thread the work needed.
+    NoThread(io::Error),
 }
+
+/// Unwinds out of a task's poll to end the task with `Kind` instead of a
+/// panic: the task's catch (see `TaskError::panic`) recognises it. Used by
+/// futures of this crate whose failure is not a panic of user code.
+struct Raised(Kind);
 
 impl Kind {
     fn panic(payload: Box<dyn Any + Send>) -> Kind {
@@ -69,8 +78,20 @@ impl TaskError {
         TaskError::new(Kind::Cancelled, Some(id), name)
     }
 
+    /// The error of a task whose poll unwound with `payload`: a panic, or
+    /// the error a future of this crate raised with [`TaskError::raise`].
     pub(crate) fn panic(id: u64, name: Option<&str>, payload: Box<dyn Any + Send>) -> TaskError {
-        TaskError::new(Kind::panic(payload), Some(id), name)
+        let kind = match payload.downcast::<Raised>() {
+            Ok(raised) => raised.0,
+            Err(payload) => Kind::panic(payload),
+        };
+        TaskError::new(kind, Some(id), name)
+    }
+
+    /// Ends the task being polled with this error (named after that task),
+    /// rather than with a value. The unwinding does not run the panic hook.
+    pub(crate) fn raise(self) -> ! {
+        std::panic::resume_unwind(Box::new(Raised(self.kind)))
     }
 
     pub(crate) fn closed(id: u64, name: Option<&str>) -> TaskError {
@@ -86,6 +107,12 @@ impl TaskError {
     /// Something that is not a task did not run: its loop is closed.
     pub(crate) fn closed_untracked() -> TaskError {
         TaskError::new(Kind::Closed, None, None)
+    }
+
+    /// Something that is not a task did not run: the OS refused to start a
+    /// thread for it.
+    pub(crate) fn no_thread_untracked(err: io::Error) -> TaskError {
+        TaskError::new(Kind::NoThread(err), None, None)
     }
 
     /// A panic in something that is not a task (a blocking job).
@@ -106,6 +133,17 @@ impl TaskError {
     /// True when the loop was closed before the work could run.
     pub fn is_loop_closed(&self) -> bool {
         matches!(self.kind, Kind::Closed)
+    }
+
+    /// The OS's error when the work could not run because the OS refused to
+    /// start a thread for it (a [`run_in_executor`](crate::Handle::run_in_executor)
+    /// job when the blocking pool has no thread and cannot start one, for
+    /// example under a process or memory limit).
+    pub fn os_error(&self) -> Option<&io::Error> {
+        match &self.kind {
+            Kind::NoThread(err) => Some(err),
+            _ => None,
+        }
     }
 
     /// The id of the task this error comes from, if it comes from a task.
@@ -167,6 +205,11 @@ impl fmt::Display for TaskError {
             Kind::Closed => f.write_str(
                 "did not run: its event loop is closed (submit work before closing the loop)",
             ),
+            Kind::NoThread(err) => write!(
+                f,
+                "did not run: the OS refused to start a thread for it ({err}); \
+                 check the process's thread and memory limits"
+            ),
         }
     }
 }
@@ -177,6 +220,7 @@ impl fmt::Debug for TaskError {
             Kind::Cancelled => "Cancelled",
             Kind::Panic { .. } => "Panic",
             Kind::Closed => "LoopClosed",
+            Kind::NoThread(_) => "NoThread",
         };
         f.debug_struct("TaskError")
             .field("kind", &kind)
@@ -187,12 +231,21 @@ impl fmt::Debug for TaskError {
     }
 }
 
-impl std::error::Error for TaskError {}
+impl std::error::Error for TaskError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            Kind::NoThread(err) => Some(err),
+            _ => None,
+        }
+    }
+}
 
 impl From<TaskError> for std::io::Error {
     fn from(err: TaskError) -> std::io::Error {
         let kind = if err.is_cancelled() {
             std::io::ErrorKind::Interrupted
+        } else if let Some(os) = err.os_error() {
+            os.kind()
         } else {
             std::io::ErrorKind::Other
         };

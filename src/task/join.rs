@@ -132,6 +132,104 @@ impl<T> Task<T> {
     pub(crate) fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.join.poll_done(cx)
     }
+
+    /// Turns the handle into one that cancels the task when it is dropped
+    /// (tokio-util's `AbortOnDropHandle`). A plain `Task` detaches its task
+    /// when dropped; this one makes the task's life end with the handle's,
+    /// as asyncio's `wait_for`, `timeout` and `gather` cancel the tasks
+    /// given to them when they give up on them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// evloop::run(async {
+    ///     let slow = evloop::spawn(evloop::sleep(Duration::from_secs(3600)));
+    ///     let watched = slow.task_ref();
+    ///     let timed_out = evloop::wait_for(slow.cancel_on_drop(), Duration::from_millis(5)).await;
+    ///     assert!(timed_out.is_err());
+    ///     // wait_for dropped the handle, which cancelled the task.
+    ///     while !watched.done() {
+    ///         evloop::yield_now().await;
+    ///     }
+    ///     assert!(watched.cancelled());
+    /// });
+    /// ```
+    pub fn cancel_on_drop(self) -> CancelOnDrop<T> {
+        CancelOnDrop { task: Some(self) }
+    }
+}
+
+/// A [`Task`] handle that cancels its task when dropped, made by
+/// [`Task::cancel_on_drop`]. Await it like the `Task`; reach the `Task`'s
+/// other methods through it (it dereferences to the `Task`), or take the
+/// `Task` back, detached again on drop, with
+/// [`into_task`](CancelOnDrop::into_task).
+#[must_use = "dropping a CancelOnDrop cancels its task"]
+pub struct CancelOnDrop<T> {
+    /// `None` only once [`into_task`](CancelOnDrop::into_task) took it.
+    task: Option<Task<T>>,
+}
+
+impl<T> CancelOnDrop<T> {
+    /// The `Task` back: dropping it detaches the task again.
+    ///
+    /// ```
+    /// evloop::run(async {
+    ///     let guarded = evloop::spawn(async { 1 }).cancel_on_drop();
+    ///     let task: evloop::Task<i32> = guarded.into_task();
+    ///     assert_eq!(task.await.unwrap(), 1);
+    /// });
+    /// ```
+    pub fn into_task(mut self) -> Task<T> {
+        self.task
+            .take()
+            .expect("the task is taken only by into_task")
+    }
+}
+
+impl<T> std::ops::Deref for CancelOnDrop<T> {
+    type Target = Task<T>;
+
+    fn deref(&self) -> &Task<T> {
+        self.task
+            .as_ref()
+            .expect("the task is taken only by into_task")
+    }
+}
+
+impl<T> std::ops::DerefMut for CancelOnDrop<T> {
+    fn deref_mut(&mut self) -> &mut Task<T> {
+        self.task
+            .as_mut()
+            .expect("the task is taken only by into_task")
+    }
+}
+
+impl<T> Future for CancelOnDrop<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut **self).poll(cx)
+    }
+}
+
+impl<T> Drop for CancelOnDrop<T> {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.cancel();
+        }
+    }
+}
+
+impl<T> fmt::Debug for CancelOnDrop<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.task {
+            Some(task) => task.task().debug_as("CancelOnDrop", f),
+            None => f.write_str("CancelOnDrop(taken)"),
+        }
+    }
 }
 
 impl<T> Future for Task<T> {

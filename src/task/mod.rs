@@ -74,7 +74,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use error::TaskError;
-pub use join::Task;
+pub use join::{CancelOnDrop, Task};
 pub(crate) use raw::{Notified, Schedule};
 #[allow(deprecated)]
 pub use spawn::Builder;

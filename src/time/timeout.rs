@@ -59,6 +59,11 @@ impl Drop for Enclosing {
 /// have both expired, the outermost reports it, so the error comes out at the
 /// outer level of the result (`Err(_)`, not `Ok(Err(_))`).
 ///
+/// A [`Task`](crate::Task) given as the future is only a handle: dropping
+/// it on timeout detaches the task, which keeps running. Pass
+/// [`task.cancel_on_drop()`](crate::Task::cancel_on_drop) to have it
+/// cancelled on timeout, as asyncio does.
+///
 /// # Examples
 ///
 /// ```
@@ -101,7 +106,9 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::Int
 }
 
 /// Waits for `future` for at most `duration` (asyncio's `wait_for`, with
-/// its argument order); the same as [`timeout`] otherwise.
+/// its argument order); the same as [`timeout`] otherwise. A
+/// [`Task`](crate::Task) given to it is detached on timeout, not cancelled,
+/// unless it is given as [`task.cancel_on_drop()`](crate::Task::cancel_on_drop).
 ///
 /// # Examples
 ///

@@ -22,6 +22,9 @@
 //!   them pile up that their memory would matter.
 //! - *Shutdown*: the reactor fires every entry still in the wheel and marks
 //!   the queue closed; later registrations complete at once.
+//! - *Count*: the queue counts the pending timers exactly (for
+//!   `Handle::pending_timers`): a registration adds one; the first of its
+//!   fire and its cancel takes it away again (`TimerEntry::settle`).
 
 pub(crate) mod wheel;
 
@@ -30,7 +33,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use crate::util::lock_std as lock;
 use wheel::{Key, Wheel};
@@ -86,6 +89,9 @@ pub(crate) struct TimerEntry {
     deadline: u64,
     /// Set by the reactor when the entry fires (or at shutdown).
     fired: AtomicBool,
+    /// Set by the first of fire and cancel: the entry no longer counts as
+    /// pending.
+    settled: AtomicBool,
     /// Where the entry sits in the wheel. Read and written by the reactor
     /// thread only; an atomic merely to keep the entry `Sync` without unsafe.
     key: AtomicU32,
@@ -97,6 +103,7 @@ impl TimerEntry {
         Arc::new(TimerEntry {
             deadline,
             fired: AtomicBool::new(false),
+            settled: AtomicBool::new(false),
             key: AtomicU32::new(Key::NONE.into_raw()),
             waker: Mutex::new(None),
         })
@@ -131,8 +138,9 @@ impl TimerEntry {
     }
 
     /// Marks the entry fired and hands back its waker to be woken.
-    fn fire(&self) -> Option<Waker> {
+    fn fire(&self, queue: &TimerQueue) -> Option<Waker> {
         self.fired.store(true, Ordering::Release);
+        queue.settle(self);
         lock(&self.waker).take()
     }
 }
@@ -160,6 +168,8 @@ struct QueueState {
 #[derive(Debug)]
 pub(crate) struct TimerQueue {
     state: Mutex<QueueState>,
+    /// Registered timers that have neither fired nor been cancelled.
+    pending: AtomicUsize,
 }
 
 /// What a push asks of the caller.
@@ -182,14 +192,33 @@ impl TimerQueue {
                 reactor_sleeps_until: 0,
                 closed: false,
             }),
+            pending: AtomicUsize::new(0),
+        }
+    }
+
+    /// Registered timers that have neither fired nor been cancelled.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Takes `entry` out of the pending count, once.
+    fn settle(&self, entry: &TimerEntry) {
+        if !entry.settled.swap(true, Ordering::AcqRel) {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
         }
     }
 
     /// Queues an operation for the reactor.
     pub(crate) fn push(&self, op: TimerOp) -> PushOutcome {
+        if let TimerOp::Cancel(entry) = &op {
+            self.settle(entry);
+        }
         let mut state = lock(&self.state);
         if state.closed {
             return PushOutcome::Closed;
+        }
+        if let TimerOp::Register(_) = &op {
+            self.pending.fetch_add(1, Ordering::AcqRel);
         }
         let wake = match &op {
             TimerOp::Register(entry) => {
@@ -262,6 +291,7 @@ impl Timers {
     }
 
     /// Number of timers in the wheel.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.wheel.len()
     }
@@ -272,20 +302,20 @@ impl Timers {
         queue.take(&mut self.ops);
         let mut ops = std::mem::take(&mut self.ops);
         for op in ops.drain(..) {
-            self.apply(op, wakers);
+            self.apply(op, queue, wakers);
         }
         self.ops = ops;
         self.wheel.advance(now_tick, |entry| {
             entry.key.store(Key::NONE.into_raw(), Ordering::Relaxed);
-            wakers.extend(entry.fire());
+            wakers.extend(entry.fire(queue));
         });
     }
 
-    fn apply(&mut self, op: TimerOp, wakers: &mut Vec<Waker>) {
+    fn apply(&mut self, op: TimerOp, queue: &TimerQueue, wakers: &mut Vec<Waker>) {
         match op {
             TimerOp::Register(entry) => match self.wheel.insert(entry.deadline, entry.clone()) {
                 Ok(key) => entry.key.store(key.into_raw(), Ordering::Relaxed),
-                Err(entry) => wakers.extend(entry.fire()),
+                Err(entry) => wakers.extend(entry.fire(queue)),
             },
             TimerOp::Cancel(entry) => {
                 let key = Key::from_raw(entry.key.load(Ordering::Relaxed));
@@ -315,9 +345,9 @@ impl Timers {
     /// Fires everything and closes the queue (reactor shutdown).
     pub(crate) fn shutdown(&mut self, queue: &TimerQueue, wakers: &mut Vec<Waker>) {
         for op in queue.close() {
-            self.apply(op, wakers);
+            self.apply(op, queue, wakers);
         }
-        self.wheel.drain(|entry| wakers.extend(entry.fire()));
+        self.wheel.drain(|entry| wakers.extend(entry.fire(queue)));
     }
 }
 

@@ -115,6 +115,7 @@ impl<T> Wheel<T> {
     }
 
     /// Number of timers held.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
