@@ -1,16 +1,15 @@
 //! `TaskGroup`: structured concurrency (asyncio 3.11's `TaskGroup`).
 //!
-//! The group's shared state counts the children whose future still
-//! exists, keeps a `TaskRef` of each to cancel them, and collects the
-//! failures.
+//! The group's shared state counts the children that are not done yet,
+//! keeps a `TaskRef` of each to cancel them, and collects the failures.
 //!
 //! - A child is counted *before* it is spawned (so `join` cannot finish
-//!   while a spawn is half done), registered after, and uncounted when its
-//!   future is dropped (a guard that the wrapper of the future drops last),
-//!   whether it completed, was cancelled, or never ran. So when `join` or a
-//!   scope resolves, every child future has been dropped, as asyncio waits
-//!   for every child. A done callback takes the finished child out of the
-//!   list of those to cancel.
+//!   while a spawn is half done), registered after, and uncounted by its
+//!   task's done callback, whether it completed, was cancelled, or never
+//!   ran. A task drops its future before it completes and runs its done
+//!   callbacks, so when `join` or a scope resolves every child future has
+//!   been dropped and every child's `Task` reads done, as asyncio waits for
+//!   every child.
 //! - A child's future is wrapped so that its panic is caught where it
 //!   happens: the wrapper records the failure (with the original payload),
 //!   cancels the siblings at once, wakes the joiner (a scope drops its body
@@ -514,7 +513,7 @@ impl GroupShared {
         // its wrapper is dropped) right here.
         let child = ChildFuture {
             future: Box::pin(future),
-            _counted: Counted(self.clone()),
+            group: self.clone(),
         };
         let task = builder.spawn_on(child, handle);
         let cancel_now = {
@@ -531,16 +530,13 @@ impl GroupShared {
         Ok(task)
     }
 
-    /// Forgets a complete child: there is nothing left to cancel.
+    /// Forgets and uncounts a complete child: its task is done, so its
+    /// future was dropped before (a task drops its future, then completes,
+    /// then runs its done callbacks). Wakes the joiner after the last one.
     fn child_done(&self, id: u64) {
-        lock(&self.state).children.remove(&id);
-    }
-
-    /// Uncounts a child whose future was dropped; wakes the joiner after
-    /// the last one.
-    fn child_dropped(&self) {
         let joiner = {
             let mut state = lock(&self.state);
+            state.children.remove(&id);
             state.running -= 1;
             if state.running > 0 {
                 return;
@@ -629,21 +625,13 @@ fn cancel_and_wake(children: Vec<TaskRef>, joiner: Option<Waker>) {
     }
 }
 
-/// Counts one child of the group until it is dropped.
-struct Counted(Arc<GroupShared>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.child_dropped();
-    }
-}
-
 /// A child's future, with its panic recorded by the group before it ends
-/// the child's task. Its fields drop in order: the future, then the count,
-/// so the group sees the child gone only once its future is.
+/// the child's task. The group counts the child until the task's done
+/// callback runs, so it sees the child gone only once its future was
+/// dropped and its task is done.
 struct ChildFuture<F> {
     future: Pin<Box<F>>,
-    _counted: Counted,
+    group: Arc<GroupShared>,
 }
 
 impl<F: Future> Future for ChildFuture<F> {
@@ -652,7 +640,7 @@ impl<F: Future> Future for ChildFuture<F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         match catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(cx))) {
             Ok(polled) => polled,
-            Err(payload) => resume_unwind(self._counted.0.child_panicked(payload)),
+            Err(payload) => resume_unwind(self.group.child_panicked(payload)),
         }
     }
 }
