@@ -360,3 +360,37 @@ fn a_thread_that_entered_the_loop_sets_up_a_hyper_server_without_running_it() {
     assert!(answer.starts_with(b"HTTP/1.1 200 OK"));
     assert!(answer.ends_with(b"entered"));
 }
+
+#[test]
+fn hyper_serves_and_reads_over_a_unix_stream_pair() {
+    evloop::run(async {
+        let (server_side, client_side) = evloop::net::UnixStream::pair().unwrap();
+        let echo = hyper::service::service_fn(|request: Request<hyper::body::Incoming>| async {
+            let body = request.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>(hyper::Response::new(Full::new(body)))
+        });
+        let serving = evloop::spawn(
+            hyper::server::conn::http1::Builder::new()
+                .serve_connection(HyperIo::new(server_side), echo),
+        );
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(HyperIo::new(client_side))
+                .await
+                .unwrap();
+        let driving = evloop::spawn(connection);
+        let payload = "x".repeat(100_000);
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/")
+            .header("host", "evloop.test")
+            .body(Full::new(Bytes::from(payload.clone())))
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, payload.as_bytes());
+        drop(sender);
+        driving.await.unwrap().unwrap();
+        serving.await.unwrap().unwrap();
+    });
+}

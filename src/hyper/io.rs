@@ -8,19 +8,20 @@
 
 use std::any::Any;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::net::{OwnedReadHalf, OwnedWriteHalf, TcpStream};
+use crate::net::{OwnedReadHalf, OwnedWriteHalf, TcpStream, UnixStream, unix};
 
 /// Adapts IO between evloop and hyper, both ways (hyper-util's `TokioIo`
 /// for evloop):
 ///
 /// - it implements `hyper::rt::Read` and `hyper::rt::Write` for a
 ///   futures-io type `T` ([`AsyncRead`] / [`AsyncWrite`]): evloop's
-///   [`TcpStream`] and its owned halves read straight into hyper's
+///   [`TcpStream`], [`UnixStream`] and their owned halves read straight into hyper's
 ///   uninitialised buffer; any other type gets the unfilled part of the
 ///   buffer zeroed first, as futures-io's `&mut [u8]` requires;
 /// - it implements [`AsyncRead`] and [`AsyncWrite`] for a hyper IO type
@@ -114,22 +115,48 @@ impl<T> HyperIo<T> {
     }
 }
 
-/// The readers that can fill uninitialised memory: evloop's own sockets.
+/// The readers that can fill uninitialised memory: evloop's own stream
+/// sockets and their read halves.
 fn uninit_reader(reader: &mut dyn Any) -> Option<UninitReader<'_>> {
     if reader.is::<TcpStream>() {
-        return reader.downcast_mut().map(UninitReader::Stream);
+        reader.downcast_mut().map(UninitReader::Tcp)
+    } else if reader.is::<OwnedReadHalf>() {
+        reader.downcast_mut().map(UninitReader::TcpHalf)
+    } else if reader.is::<UnixStream>() {
+        reader.downcast_mut().map(UninitReader::Unix)
+    } else {
+        reader.downcast_mut().map(UninitReader::UnixHalf)
     }
-    reader.downcast_mut().map(UninitReader::ReadHalf)
 }
 
 enum UninitReader<'a> {
-    Stream(&'a mut TcpStream),
-    ReadHalf(&'a mut OwnedReadHalf),
+    Tcp(&'a mut TcpStream),
+    TcpHalf(&'a mut OwnedReadHalf),
+    Unix(&'a mut UnixStream),
+    UnixHalf(&'a mut unix::OwnedReadHalf),
+}
+
+impl UninitReader<'_> {
+    fn poll_read_uninit(
+        self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            UninitReader::Tcp(stream) => stream.poll_read_uninit(cx, buf),
+            UninitReader::TcpHalf(half) => half.poll_read_uninit(cx, buf),
+            UninitReader::Unix(stream) => stream.poll_read_uninit(cx, buf),
+            UninitReader::UnixHalf(half) => half.poll_read_uninit(cx, buf),
+        }
+    }
 }
 
 /// Whether `writer` writes several buffers in one system call.
 fn writes_vectored(writer: &dyn Any) -> bool {
-    writer.is::<TcpStream>() || writer.is::<OwnedWriteHalf>()
+    writer.is::<TcpStream>()
+        || writer.is::<OwnedWriteHalf>()
+        || writer.is::<UnixStream>()
+        || writer.is::<unix::OwnedWriteHalf>()
 }
 
 impl<T> ::hyper::rt::Read for HyperIo<T>
@@ -147,10 +174,7 @@ where
                 // SAFETY: the slice goes only to `poll_read_uninit`, which
                 // writes bytes into it and never de-initialises any.
                 let unfilled = unsafe { buf.as_mut() };
-                match reader {
-                    UninitReader::Stream(stream) => stream.poll_read_uninit(cx, unfilled),
-                    UninitReader::ReadHalf(half) => half.poll_read_uninit(cx, unfilled),
-                }
+                reader.poll_read_uninit(cx, unfilled)
             }
             None => Pin::new(inner).poll_read(cx, buf.initialize_unfilled()),
         };

@@ -53,6 +53,7 @@
 //! ```
 
 mod addr;
+mod socket;
 mod stream;
 mod tcp;
 mod udp;

@@ -39,7 +39,8 @@
 
 use std::fmt;
 use std::future::{Future, poll_fn};
-use std::io::{self, Read, Write};
+use std::io;
+use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
@@ -49,11 +50,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_io::{AsyncRead, AsyncWrite};
 use std::os::unix::net::UnixDatagram as StdDatagram;
 
 pub use std::os::unix::net::SocketAddr;
 
+use super::socket::{StreamSocket, futures_io_for};
 use super::stream::{AcceptTransport, Listener, Transport, no_ip_address};
 use crate::reactor::{self, fd::FdSource, io::Direction, io::IoSource};
 
@@ -348,7 +349,7 @@ impl fmt::Debug for UnixAccept {
 /// .unwrap();
 /// ```
 pub struct UnixStream {
-    io: IoSource<mio::net::UnixStream>,
+    socket: StreamSocket<mio::net::UnixStream>,
 }
 
 /// How long to wait before retrying a connect that found the listener's
@@ -402,8 +403,8 @@ impl UnixStream {
             }
         };
         let stream = UnixStream::register(&reactor, stream)?;
-        poll_fn(|cx| stream.io.registration().poll_ready(cx, Direction::Write)).await?;
-        match stream.io.source().take_error()? {
+        poll_fn(|cx| stream.socket.poll_ready(cx, Direction::Write)).await?;
+        match stream.socket.source().take_error()? {
             Some(error) => Err(error),
             None => Ok(stream),
         }
@@ -452,7 +453,7 @@ impl UnixStream {
 
     fn register(reactor: &reactor::Handle, stream: mio::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            io: IoSource::new(reactor, stream)?,
+            socket: StreamSocket::register(reactor, stream)?,
         })
     }
 
@@ -462,7 +463,38 @@ impl UnixStream {
     ///
     /// See [`UnixStream`].
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_shared(cx, buf)).await
+        self.socket.read(buf).await
+    }
+
+    /// Polls a read into memory that need not be initialised: on `Ok(n)`,
+    /// the first `n` elements of `buf` hold the bytes read and are
+    /// initialised; `Ok(0)` is the end of the stream. Nothing zeroes `buf`
+    /// first (see [`TcpStream::poll_read_uninit`](crate::net::TcpStream::poll_read_uninit)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::mem::MaybeUninit;
+    ///
+    /// evloop::run(async {
+    ///     let (mut a, mut b) = evloop::net::UnixStream::pair()?;
+    ///     a.write_all(b"raw").await?;
+    ///     let mut buf = [MaybeUninit::<u8>::uninit(); 16];
+    ///     let n = poll_fn(|cx| b.poll_read_uninit(cx, &mut buf)).await?;
+    ///     // SAFETY: `poll_read_uninit` initialised the first `n` bytes.
+    ///     let read: Vec<u8> = buf[..n].iter().map(|byte| unsafe { byte.assume_init() }).collect();
+    ///     assert_eq!(read, b"raw");
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn poll_read_uninit(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.socket.poll_read_uninit(cx, buf)
     }
 
     /// Writes some of `buf`, waiting for room; returns how much was written.
@@ -471,7 +503,7 @@ impl UnixStream {
     ///
     /// See [`UnixStream::write_all`].
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_shared(cx, buf)).await
+        self.socket.write(buf).await
     }
 
     /// Writes all of `buf`, waiting for room as often as needed.
@@ -480,10 +512,12 @@ impl UnixStream {
     ///
     /// See [`UnixStream`].
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        write_all_shared(self, buf).await
+        self.socket.write_all(buf).await
     }
 
-    /// Shuts down the read side, the write side or both.
+    /// Shuts down the read side, the write side or both; shutting down the
+    /// write side sends end-of-stream to the peer. A connection the peer
+    /// already closed is shut down already: that is a success.
     ///
     /// # Examples
     ///
@@ -497,7 +531,7 @@ impl UnixStream {
     /// .unwrap();
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.source().shutdown(how)
+        self.socket.shutdown(how)
     }
 
     /// The address of the peer.
@@ -506,7 +540,7 @@ impl UnixStream {
     ///
     /// See [`UnixStream::from_std`].
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.source().peer_addr()
+        self.socket.source().peer_addr()
     }
 
     /// The local address of the connection.
@@ -515,7 +549,7 @@ impl UnixStream {
     ///
     /// See [`UnixStream::from_std`].
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.source().local_addr()
+        self.socket.source().local_addr()
     }
 
     /// Splits the stream into a read half and a write half that can move to
@@ -549,57 +583,23 @@ impl UnixStream {
             OwnedWriteHalf { stream },
         )
     }
-
-    fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, |mut source| source.read(buf))
-    }
-
-    fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Write, |mut source| source.write(buf))
-    }
-
-    fn poll_write_vectored_shared(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |mut source| {
-            source.write_vectored(bufs)
-        })
-    }
-}
-
-async fn write_all_shared(stream: &UnixStream, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        let written = poll_fn(|cx| stream.poll_write_shared(cx, buf)).await?;
-        if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        buf = &buf[written..];
-    }
-    Ok(())
 }
 
 impl Transport for UnixStream {
     fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        UnixStream::poll_read_shared(self, cx, buf)
+        self.socket.poll_read(cx, buf)
     }
 
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let source = self.io.source();
-        self.io
-            .registration()
-            .try_io(Direction::Write, || (&*source).write(buf))
+        self.socket.try_write(buf)
     }
 
     fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        UnixStream::poll_write_shared(self, cx, buf)
+        self.socket.poll_write(cx, buf)
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        UnixStream::shutdown(self, how)
+        self.socket.shutdown(how)
     }
 
     fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
@@ -620,42 +620,8 @@ impl fmt::Debug for UnixStream {
     }
 }
 
-impl AsyncRead for UnixStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_shared(cx, buf)
-    }
-}
-
-impl AsyncWrite for UnixStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_shared(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_shared(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Writes go straight to the socket: nothing is buffered here.
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
-    }
-}
+futures_io_for!(read UnixStream, |stream| stream.socket);
+futures_io_for!(write UnixStream, |stream| stream.socket);
 
 /// The read half of a [`UnixStream`], from [`UnixStream::into_split`].
 ///
@@ -674,19 +640,39 @@ impl OwnedReadHalf {
     ///
     /// See [`UnixStream::into_split`].
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.stream.poll_read_shared(cx, buf)).await
+        self.stream.socket.read(buf).await
+    }
+
+    /// Polls a read into memory that need not be initialised; see
+    /// [`UnixStream::poll_read_uninit`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::mem::MaybeUninit;
+    ///
+    /// evloop::run(async {
+    ///     let (mut a, b) = evloop::net::UnixStream::pair()?;
+    ///     let (mut reader, _writer) = b.into_split();
+    ///     a.write_all(b"half").await?;
+    ///     let mut buf = [MaybeUninit::<u8>::uninit(); 16];
+    ///     let n = poll_fn(|cx| reader.poll_read_uninit(cx, &mut buf)).await?;
+    ///     assert!(n > 0 && n <= 4);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn poll_read_uninit(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.stream.socket.poll_read_uninit(cx, buf)
     }
 }
 
-impl AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_read_shared(cx, buf)
-    }
-}
+futures_io_for!(read OwnedReadHalf, |half| half.stream.socket);
 
 /// The write half of a [`UnixStream`], from [`UnixStream::into_split`].
 /// Dropping it shuts down the write side (the peer reads end of stream).
@@ -706,7 +692,7 @@ impl OwnedWriteHalf {
     ///
     /// See [`UnixStream::into_split`].
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.stream.poll_write_shared(cx, buf)).await
+        self.stream.socket.write(buf).await
     }
 
     /// Writes all of `buf`.
@@ -715,7 +701,7 @@ impl OwnedWriteHalf {
     ///
     /// See [`UnixStream::into_split`].
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        write_all_shared(&self.stream, buf).await
+        self.stream.socket.write_all(buf).await
     }
 }
 
@@ -726,31 +712,7 @@ impl Drop for OwnedWriteHalf {
     }
 }
 
-impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_write_shared(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_write_vectored_shared(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.stream.shutdown(Shutdown::Write))
-    }
-}
+futures_io_for!(write OwnedWriteHalf, |half| half.stream.socket);
 
 /// A Unix datagram socket: each send is one message, kept whole. (It
 /// keeps std's socket, which has the calls that take an abstract address.)

@@ -63,6 +63,7 @@ pub use std::process::{ExitStatus, Output, Stdio};
 use crate::net::{StreamReader, StreamWriter};
 use crate::reactor;
 use crate::runtime::Handle;
+use crate::util::sys;
 use reap::ExitWatch;
 
 /// Builds and spawns a child process (the arguments of asyncio's
@@ -538,20 +539,15 @@ impl Child {
         }
         let pid = libc::pid_t::try_from(self.pid)
             .map_err(|_| io::Error::other("the child's pid is out of range"))?;
-        // SAFETY: kill(2) takes two integers and touches no memory. The pid
-        // is our child's, not yet reaped, so it names no other process.
-        if unsafe { libc::kill(pid, signal) } == 0 {
-            Ok(())
-        } else {
-            let error = io::Error::last_os_error();
-            Err(match error.raw_os_error() {
-                Some(libc::EINVAL) => io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{signal} is not a signal number"),
-                ),
-                _ => error,
-            })
-        }
+        // The pid is our child's, not yet reaped, so it names no other
+        // process.
+        sys::kill(pid, signal).map_err(|error| match error.raw_os_error() {
+            Some(libc::EINVAL) => io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{signal} is not a signal number"),
+            ),
+            _ => error,
+        })
     }
 
     /// Sends `SIGTERM` to the child (asyncio's `terminate`).

@@ -24,6 +24,7 @@ use futures_core::Stream;
 use crate::reactor::{self, fd::FdSource, io::Direction, io::IoSource};
 use crate::signal::{SIGCHLD, Signals};
 use crate::util::lock_std as lock;
+use crate::util::sys;
 
 /// How the exit of a child is noticed.
 #[derive(Debug)]
@@ -52,24 +53,12 @@ impl ExitWatch {
     }
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// A pidfd for `pid`, or `None` where there is none to be had: no pidfds
+/// on this system, or a failure (`EPERM` from a seccomp filter, say); the
+/// caller then falls back to `SIGCHLD`.
 fn open_pidfd(pid: u32) -> Option<OwnedFd> {
-    use std::os::fd::FromRawFd;
     let pid = libc::pid_t::try_from(pid).ok()?;
-    // SAFETY: pidfd_open takes a pid and flags and returns a new file
-    // descriptor or -1; it touches no memory of ours.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    // -1 with ENOSYS (before Linux 5.3) or EPERM (a seccomp filter): the
-    // caller falls back to SIGCHLD.
-    let fd = libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)?;
-    // SAFETY: `fd` was just returned by pidfd_open, is open, and nothing
-    // else owns it (pidfd_open sets close-on-exec, so no child inherits it).
-    Some(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn open_pidfd(_pid: u32) -> Option<OwnedFd> {
-    None
+    sys::pidfd_open(pid).ok().flatten()
 }
 
 /// Polls for the exit of `child`, reaping it. `Ok(status)` once reaped.

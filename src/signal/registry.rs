@@ -23,7 +23,7 @@
 //!   byte was drained by this loop.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io;
 use std::os::raw::c_int;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +31,7 @@ use std::sync::{Mutex, OnceLock};
 use std::task::Waker;
 
 use crate::util::lock_std as lock;
+use crate::util::sys;
 
 /// Signal numbers go from 1 to this (Linux's `SIGRTMAX`).
 const MAX_SIGNAL: c_int = 64;
@@ -77,15 +78,8 @@ impl Globals {
         if installed[signal as usize] {
             return Ok(());
         }
-        let action = move || {
-            self.deliveries[signal as usize].fetch_add(1, Ordering::SeqCst);
-            let _ = (&self.sender).write(&[signal as u8]);
-        };
-        // SAFETY: `action` is async-signal-safe: it performs one lock-free
-        // atomic add and one non-blocking write(2) on a socket that lives
-        // for the rest of the process (a `'static`), allocates nothing,
-        // takes no lock and cannot panic (the write's error is discarded).
-        unsafe { signal_hook_registry::register(signal, action) }.map_err(|error| {
+        let deliveries = &self.deliveries[signal as usize];
+        sys::register_signal_action(signal, deliveries, &self.sender).map_err(|error| {
             io::Error::new(
                 error.kind(),
                 format!("cannot catch {}: {error}", signal_name(signal)),

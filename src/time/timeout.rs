@@ -19,6 +19,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use pin_project_lite::pin_project;
+
 use super::TimeoutError;
 use super::sleep::{Sleep, sleep, sleep_until};
 use crate::task::context;
@@ -124,25 +126,28 @@ pub fn wait_for<F: IntoFuture>(future: F, duration: Duration) -> Timeout<F::Into
     timeout(duration, future)
 }
 
-/// The future returned by [`timeout`], [`timeout_at`] and [`wait_for`].
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-///
-/// evloop::run(async {
-///     let bounded: evloop::time::Timeout<_> =
-///         evloop::timeout(Duration::from_secs(1), async { "done" });
-///     assert_eq!(bounded.deadline() > std::time::Instant::now(), true);
-///     assert_eq!(bounded.await, Ok("done"));
-/// });
-/// ```
-#[must_use = "futures do nothing unless awaited"]
-pub struct Timeout<F> {
-    /// `None` once the future completed or was dropped at the deadline.
-    future: Option<F>,
-    sleep: Sleep,
+pin_project! {
+    /// The future returned by [`timeout`], [`timeout_at`] and [`wait_for`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// evloop::run(async {
+    ///     let bounded: evloop::time::Timeout<_> =
+    ///         evloop::timeout(Duration::from_secs(1), async { "done" });
+    ///     assert_eq!(bounded.deadline() > std::time::Instant::now(), true);
+    ///     assert_eq!(bounded.await, Ok("done"));
+    /// });
+    /// ```
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<F> {
+        // `None` once the future completed or was dropped at the deadline.
+        #[pin]
+        future: Option<F>,
+        sleep: Sleep,
+    }
 }
 
 impl<F> Timeout<F> {
@@ -173,13 +178,10 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, TimeoutError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `future` is pinned structurally: it is never moved out of
-        // `self` (it is only polled in place, or dropped in place through
-        // `Pin::set`), and `Timeout` has no `Drop` impl and is `Unpin` only
-        // when `F` is. `sleep` is `Unpin`, so it is not pinned at all.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: see above; `this.future` is never moved while pinned.
-        let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
+        // `future` is pinned in place (polled there, or dropped there by
+        // `set`); `sleep` is `Unpin`.
+        let this = self.project();
+        let mut future = this.future;
         let Some(inner) = future.as_mut().as_pin_mut() else {
             panic!("`Timeout` polled after it completed");
         };
@@ -191,7 +193,7 @@ impl<F: Future> Future for Timeout<F> {
             future.set(None);
             return Poll::Ready(Ok(output));
         }
-        match Pin::new(&mut this.sleep).poll(cx) {
+        match Pin::new(this.sleep).poll(cx) {
             // A timeout around this one expired too: it reports (see the
             // module docs); its timer wakes the task.
             Poll::Ready(()) if Enclosing::has_expired() => Poll::Pending,

@@ -1,14 +1,16 @@
 //! Machinery shared by every part of the loop: the poison-ignoring lock,
 //! the done-callback list with its panic-containing runner, the list of
-//! waiting futures (`wait_list`), and the blocking wait of a plain thread
-//! on a future.
+//! waiting futures (`wait_list`), the blocking wait of a plain thread
+//! on a future, and the OS calls std does not wrap (`sys`).
 //!
-//! This is the bottom layer: it names only [`crate::loom`] and `std`, so
-//! any module may use it and it never pulls on a higher one.
+//! This is the bottom layer: it names only [`crate::loom`], `std` and the
+//! OS bindings, so any module may use it and it never pulls on a higher one.
 
 mod block_on;
 mod done;
 mod lock;
+#[cfg(unix)]
+pub(crate) mod sys;
 pub(crate) mod wait_list;
 
 pub(crate) use block_on::{block_on, block_on_until};

@@ -46,19 +46,19 @@ pub(crate) fn no_ip_address(what: &str) -> io::Error {
 
 impl Transport for TcpStream {
     fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        TcpStream::poll_read_shared(self, cx, buf)
+        self.socket.poll_read(cx, buf)
     }
 
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        TcpStream::try_write(self, buf)
+        self.socket.try_write(buf)
     }
 
     fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        TcpStream::poll_write_shared(self, cx, buf)
+        self.socket.poll_write(cx, buf)
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        TcpStream::shutdown(self, how)
+        self.socket.shutdown(how)
     }
 
     fn peer_addr(&self) -> io::Result<SocketAddr> {

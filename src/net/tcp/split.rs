@@ -2,18 +2,14 @@
 //! task: [`OwnedReadHalf`], [`OwnedWriteHalf`].
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_io::{AsyncRead, AsyncWrite};
-
 use super::TcpStream;
-use super::stream::write_all_shared;
+use crate::net::socket::futures_io_for;
 
 impl TcpStream {
     /// Splits the stream into a read half and a write half that can move to
@@ -76,7 +72,7 @@ impl OwnedReadHalf {
     ///
     /// See [`TcpStream::into_split`].
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.stream.poll_read_shared(cx, buf)).await
+        self.stream.socket.read(buf).await
     }
 
     /// Polls a read into memory that need not be initialised; see
@@ -107,7 +103,7 @@ impl OwnedReadHalf {
         cx: &mut Context<'_>,
         buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        self.stream.poll_read_uninit_shared(cx, buf)
+        self.stream.socket.poll_read_uninit(cx, buf)
     }
 
     /// The address of the peer.
@@ -135,15 +131,7 @@ impl fmt::Debug for OwnedReadHalf {
     }
 }
 
-impl AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_read_shared(cx, buf)
-    }
-}
+futures_io_for!(read OwnedReadHalf, |half| half.stream.socket);
 
 /// The write half of a [`TcpStream`], from [`TcpStream::into_split`].
 ///
@@ -166,7 +154,7 @@ impl OwnedWriteHalf {
     ///
     /// See [`TcpStream::write`].
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.stream.poll_write_shared(cx, buf)).await
+        self.stream.socket.write(buf).await
     }
 
     /// Writes all of `buf`.
@@ -175,7 +163,7 @@ impl OwnedWriteHalf {
     ///
     /// See [`TcpStream::into_split`].
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        write_all_shared(&self.stream, buf).await
+        self.stream.socket.write_all(buf).await
     }
 
     /// Shuts down the write side now (the peer reads end of stream).
@@ -251,28 +239,4 @@ impl fmt::Debug for OwnedWriteHalf {
     }
 }
 
-impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_write_shared(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_write_vectored_shared(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown())
-    }
-}
+futures_io_for!(write OwnedWriteHalf, |half| half.stream.socket);

@@ -3,18 +3,15 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io;
 use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
-use std::pin::Pin;
 use std::task::{Context, Poll};
-
-use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::net::ToSocketAddrs;
 use crate::net::addr::each_addr;
-use crate::net::uninit::recv_uninit;
-use crate::reactor::{self, io::Direction, io::IoSource};
+use crate::net::socket::{StreamSocket, futures_io_for};
+use crate::reactor::{self, io::Direction};
 
 /// A TCP connection (the socket under asyncio's `open_connection`).
 ///
@@ -48,7 +45,7 @@ use crate::reactor::{self, io::Direction, io::IoSource};
 /// .unwrap();
 /// ```
 pub struct TcpStream {
-    io: IoSource<mio::net::TcpStream>,
+    pub(in crate::net) socket: StreamSocket<mio::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -82,17 +79,17 @@ impl TcpStream {
         let stream = TcpStream::register(&reactor, mio::net::TcpStream::connect(addr)?)?;
         // A non-blocking connect completes when the socket turns writable;
         // its outcome is then the socket's pending error, if any.
-        let registration = stream.io.registration();
+        let registration = stream.socket.registration();
         poll_fn(|cx| {
             loop {
                 let ready = match registration.poll_ready(cx, Direction::Write) {
                     Poll::Ready(ready) => ready?,
                     Poll::Pending => return Poll::Pending,
                 };
-                if let Some(error) = stream.io.source().take_error()? {
+                if let Some(error) = stream.socket.source().take_error()? {
                     return Poll::Ready(Err(error));
                 }
-                match stream.io.source().peer_addr() {
+                match stream.socket.source().peer_addr() {
                     Ok(_) => return Poll::Ready(Ok(())),
                     // Spurious readiness: still connecting.
                     Err(error) if error.kind() == io::ErrorKind::NotConnected => {
@@ -111,7 +108,7 @@ impl TcpStream {
         stream: mio::net::TcpStream,
     ) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: IoSource::new(reactor, stream)?,
+            socket: StreamSocket::register(reactor, stream)?,
         })
     }
 
@@ -144,7 +141,7 @@ impl TcpStream {
     ///
     /// See [`TcpStream`].
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_shared(cx, buf)).await
+        self.socket.read(buf).await
     }
 
     /// Writes some of `buf`, waiting for room; returns how much was written.
@@ -162,7 +159,7 @@ impl TcpStream {
     /// });
     /// ```
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_shared(cx, buf)).await
+        self.socket.write(buf).await
     }
 
     /// Writes all of `buf`, waiting for room as often as needed.
@@ -171,7 +168,7 @@ impl TcpStream {
     ///
     /// See [`TcpStream`].
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        write_all_shared(self, buf).await
+        self.socket.write_all(buf).await
     }
 
     /// Shuts down the read side, the write side or both; shutting down the
@@ -184,10 +181,7 @@ impl TcpStream {
     ///
     /// See [`TcpStream`].
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        match self.io.source().shutdown(how) {
-            Err(error) if error.kind() == io::ErrorKind::NotConnected => Ok(()),
-            result => result,
-        }
+        self.socket.shutdown(how)
     }
 
     /// The address of the peer.
@@ -196,7 +190,7 @@ impl TcpStream {
     ///
     /// See [`TcpStream::connect`].
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.source().peer_addr()
+        self.socket.source().peer_addr()
     }
 
     /// The local address of the connection.
@@ -205,7 +199,7 @@ impl TcpStream {
     ///
     /// See [`TcpListener`](super::TcpListener).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.source().local_addr()
+        self.socket.source().local_addr()
     }
 
     /// Sets `TCP_NODELAY`: with `true`, small writes are sent at once
@@ -224,7 +218,7 @@ impl TcpStream {
     /// });
     /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.io.source().set_nodelay(nodelay)
+        self.socket.source().set_nodelay(nodelay)
     }
 
     /// Whether `TCP_NODELAY` is set.
@@ -233,7 +227,7 @@ impl TcpStream {
     ///
     /// See [`TcpStream::set_nodelay`].
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.io.source().nodelay()
+        self.socket.source().nodelay()
     }
 
     /// Resolves when the stream looks readable (data, end of stream or an
@@ -269,7 +263,7 @@ impl TcpStream {
     /// .unwrap();
     /// ```
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_ready(cx, Direction::Read)
+        self.socket.poll_ready(cx, Direction::Read)
     }
 
     /// Resolves when the stream looks writable (possibly spuriously, as
@@ -279,14 +273,7 @@ impl TcpStream {
     ///
     /// See [`poll_read_ready`](TcpStream::poll_read_ready).
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_ready(cx, Direction::Write)
-    }
-
-    fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<()>> {
-        self.io
-            .registration()
-            .poll_ready(cx, direction)
-            .map(|ready| ready.map(|_| ()))
+        self.socket.poll_ready(cx, Direction::Write)
     }
 
     /// Reads without waiting: `WouldBlock` when no data is there (the
@@ -297,10 +284,7 @@ impl TcpStream {
     ///
     /// See [`poll_read_ready`](TcpStream::poll_read_ready).
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let source = self.io.source();
-        self.io
-            .registration()
-            .try_io(Direction::Read, || (&*source).read(buf))
+        self.socket.try_read(buf)
     }
 
     /// Writes without waiting: `WouldBlock` when there is no room.
@@ -309,10 +293,7 @@ impl TcpStream {
     ///
     /// See [`poll_read_ready`](TcpStream::poll_read_ready).
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let source = self.io.source();
-        self.io
-            .registration()
-            .try_io(Direction::Write, || (&*source).write(buf))
+        self.socket.try_write(buf)
     }
 
     /// Polls a read into memory that need not be initialised: on
@@ -348,62 +329,8 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_read_uninit_shared(cx, buf)
+        self.socket.poll_read_uninit(cx, buf)
     }
-
-    /// [`poll_read_uninit`](TcpStream::poll_read_uninit) through a shared
-    /// reference (one reading task at a time).
-    pub(crate) fn poll_read_uninit_shared(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, |source| recv_uninit(source, buf))
-    }
-
-    /// Polls a read through a shared reference. Callers must not let two
-    /// tasks read at once (each would keep re-waking the other).
-    pub(crate) fn poll_read_shared(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, |mut source| source.read(buf))
-    }
-
-    /// Polls a write through a shared reference (one writing task at a
-    /// time, as for reads).
-    pub(crate) fn poll_write_shared(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Write, |mut source| source.write(buf))
-    }
-
-    pub(super) fn poll_write_vectored_shared(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |mut source| {
-            source.write_vectored(bufs)
-        })
-    }
-}
-
-pub(super) async fn write_all_shared(stream: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        let written = poll_fn(|cx| stream.poll_write_shared(cx, buf)).await?;
-        if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        buf = &buf[written..];
-    }
-    Ok(())
 }
 
 impl fmt::Debug for TcpStream {
@@ -415,42 +342,8 @@ impl fmt::Debug for TcpStream {
     }
 }
 
-impl AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_shared(cx, buf)
-    }
-}
-
-impl AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_shared(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_shared(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Writes go straight to the socket: nothing is buffered here.
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
-    }
-}
+futures_io_for!(read TcpStream, |stream| stream.socket);
+futures_io_for!(write TcpStream, |stream| stream.socket);
 
 #[cfg(test)]
 mod tests {
