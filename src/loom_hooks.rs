@@ -10,6 +10,10 @@
 //!   [`Runnable`] and when.
 //! - [`Scheduler`] and [`Worker`] are the real work-stealing scheduler and
 //!   its worker loop, for models of spawning, waking and parking.
+//! - [`IoLoop`] adds the real reactor, poller protocol and reactor-thread
+//!   loop around them, with the models' stand-in for the OS poller (see
+//!   `reactor/poller.rs`): idle workers block in it, and the reactor thread
+//!   ([`ReactorThread`]) drives it when they do not.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -169,7 +173,7 @@ pub struct Worker {
 impl Scheduler {
     /// A scheduler with `workers` workers, returned to be run by the caller.
     pub fn new(workers: usize) -> (Scheduler, Vec<Worker>) {
-        let (shared, seeds) = Shared::new(workers);
+        let (shared, seeds) = Shared::new(workers, None);
         let workers = seeds
             .into_iter()
             .map(|seed| Worker {
@@ -213,5 +217,104 @@ impl Worker {
     /// down.
     pub fn run(self) {
         scheduler::run_worker(self.shared, self.seed);
+    }
+}
+
+/// A scheduler whose idle workers block in the reactor's poller, and the
+/// reactor whose thread the model runs: the IO path of a loop.
+pub struct IoLoop {
+    scheduler: Scheduler,
+    reactor: crate::reactor::Handle,
+}
+
+/// The reactor thread's loop, to be run on a thread of the model.
+pub struct ReactorThread {
+    reactor: crate::reactor::Handle,
+}
+
+impl ReactorThread {
+    /// Runs the reactor thread's loop until [`IoLoop::stop_reactor`].
+    pub fn run(self) {
+        self.reactor.run_reactor_thread();
+    }
+}
+
+impl IoLoop {
+    /// A loop with `workers` workers; the workers and the reactor thread
+    /// are returned to be run by the caller.
+    pub fn new(workers: usize) -> (IoLoop, Vec<Worker>, ReactorThread) {
+        let reactor = crate::reactor::Handle::without_thread().expect("the reactor starts");
+        let (shared, seeds) = Shared::new(workers, Some(reactor.driver()));
+        let workers = seeds
+            .into_iter()
+            .map(|seed| Worker {
+                shared: shared.clone(),
+                seed,
+            })
+            .collect();
+        let thread = ReactorThread {
+            reactor: reactor.clone(),
+        };
+        let io_loop = IoLoop {
+            scheduler: Scheduler { shared },
+            reactor,
+        };
+        (io_loop, workers, thread)
+    }
+
+    /// The scheduler, to spawn and to shut down.
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    /// A timer that is already due, registered through the reactor's timer
+    /// queue when first polled: it completes once a holder of the poller
+    /// has processed the queue.
+    pub fn due_timer(&self) -> DueTimer {
+        DueTimer {
+            reactor: self.reactor.clone(),
+            entry: None,
+        }
+    }
+
+    /// Shuts the reactor down (after the workers stopped) and lets its
+    /// thread finish.
+    pub fn stop_reactor(&self) {
+        self.reactor.signal_shutdown();
+    }
+}
+
+/// See [`IoLoop::due_timer`].
+pub struct DueTimer {
+    reactor: crate::reactor::Handle,
+    entry: Option<StdArc<crate::reactor::timer::TimerEntry>>,
+}
+
+impl Future for DueTimer {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        use crate::reactor::timer::{TimerEntry, TimerOp};
+        let entry = match &self.entry {
+            Some(entry) => entry.clone(),
+            None => {
+                let entry = TimerEntry::new(0);
+                entry.set_waker(cx.waker());
+                assert!(
+                    self.reactor.push_timer_op(TimerOp::Register(entry.clone())),
+                    "the reactor is running"
+                );
+                self.entry = Some(entry.clone());
+                entry
+            }
+        };
+        if entry.set_waker(cx.waker()) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
     }
 }

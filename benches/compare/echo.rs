@@ -46,12 +46,67 @@ pub async fn seconds_per_request<S: 'static, R: Echo<S>>(
     addr: R::Addr,
     connections: usize,
 ) -> f64 {
+    run::<S, R>(listener, addr, connections).await.figures()[0]
+}
+
+/// What the process has used so far, from `getrusage(RUSAGE_SELF)`.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    cpu_seconds: f64,
+    context_switches: i64,
+}
+
+impl Usage {
+    fn now() -> Usage {
+        // SAFETY: `rusage` is plain old data, valid when zeroed.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid, writable `rusage` for the call.
+        let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        assert_eq!(status, 0, "getrusage: {}", io::Error::last_os_error());
+        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        Usage {
+            cpu_seconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+            context_switches: usage.ru_nvcsw + usage.ru_nivcsw,
+        }
+    }
+}
+
+/// One echo run: its requests, wall time and resource use. The resource
+/// use is the process's (`RUSAGE_SELF`) over the measured window: only
+/// the runtime under test is busy then (the other one's threads sleep).
+pub struct EchoRun {
+    requests: u64,
+    seconds: f64,
+    start: Usage,
+    end: Usage,
+}
+
+impl EchoRun {
+    /// [seconds per request, CPU seconds (user + system) per request,
+    /// context switches (voluntary + involuntary) per request].
+    pub fn figures(&self) -> [f64; 3] {
+        let requests = self.requests as f64;
+        [
+            self.seconds / requests,
+            (self.end.cpu_seconds - self.start.cpu_seconds) / requests,
+            (self.end.context_switches - self.start.context_switches) as f64 / requests,
+        ]
+    }
+}
+
+/// Like [`seconds_per_request`], with the run's resource use.
+pub async fn run<S: 'static, R: Echo<S>>(
+    listener: R::Listener,
+    addr: R::Addr,
+    connections: usize,
+) -> EchoRun {
     let server = R::spawn(async move {
         for _ in 0..connections {
             let stream = R::accept(&listener).await.expect("accept");
             drop(R::spawn(echo::<S, R>(stream)));
         }
     });
+    let start_usage = Usage::now();
     let start = Instant::now();
     let until = start + MEASURE_FOR;
     let clients: Vec<_> = (0..connections)
@@ -62,7 +117,13 @@ pub async fn seconds_per_request<S: 'static, R: Echo<S>>(
         requests += client.await.expect("client task").expect("client io");
     }
     server.await.expect("server task");
-    start.elapsed().as_secs_f64() / requests as f64
+    let seconds = start.elapsed().as_secs_f64();
+    EchoRun {
+        requests,
+        seconds,
+        start: start_usage,
+        end: Usage::now(),
+    }
 }
 
 async fn read_exact<S, R: Echo<S>>(stream: &mut R::Stream, buf: &mut [u8]) -> io::Result<()> {

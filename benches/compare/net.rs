@@ -1,7 +1,9 @@
 //! Loopback TCP echo, the same code on both runtimes: requests per second
 //! with 1, 16 and 64 connections, each sending a 64-byte message and
 //! waiting for its echo before the next, for 1.5 s per run. Server and
-//! clients share the runtime under test.
+//! clients share the runtime under test. Beside the rate, each row has
+//! the process's CPU time and context switches per request over the
+//! measured window (from `getrusage`, see `echo.rs`).
 
 use std::future::Future;
 use std::io;
@@ -9,7 +11,7 @@ use std::net::SocketAddr;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::echo::{Echo, MESSAGE_LEN, seconds_per_request};
+use crate::echo::{Echo, EchoRun, MESSAGE_LEN};
 use crate::measure::Section;
 use crate::runtimes::{Evloop, Tokio};
 use crate::table::Row;
@@ -20,13 +22,15 @@ const CONNECTIONS: [usize; 3] = [1, 16, 64];
 pub fn rows() -> Vec<Row> {
     let mut section = Section::new();
     for connections in CONNECTIONS {
+        let workload = format!("TCP echo, {connections} connections, {MESSAGE_LEN} B messages");
         section.figures(
-            [(
-                format!("TCP echo, {connections} connections, {MESSAGE_LEN} B messages"),
-                "k req/s",
-            )],
-            |rt| [run::<Evloop>(rt, connections)],
-            |rt| [run::<Tokio>(rt, connections)],
+            [
+                (workload.clone(), "k req/s"),
+                (format!("{workload}, CPU time"), "µs/req"),
+                (format!("{workload}, context switches"), "switches/req"),
+            ],
+            |rt| run::<Evloop>(rt, connections).figures(),
+            |rt| run::<Tokio>(rt, connections).figures(),
         );
     }
     section.into_rows()
@@ -90,12 +94,12 @@ impl_tcp!(Evloop, evloop::net);
 impl_tcp!(Tokio, tokio::net);
 
 /// One run with `connections` clients on a loopback port.
-fn run<R: Tcp>(rt: &R, connections: usize) -> f64 {
+fn run<R: Tcp>(rt: &R, connections: usize) -> EchoRun {
     rt.block_on(async move {
         let listener = R::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .expect("bind");
         let addr = R::local_addr(&listener).expect("local address");
-        seconds_per_request::<TcpSocket, R>(listener, addr, connections).await
+        crate::echo::run::<TcpSocket, R>(listener, addr, connections).await
     })
 }

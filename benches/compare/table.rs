@@ -3,7 +3,8 @@
 //! Units are either times (`s`, `ms`, `µs`, `ns`, or a per-item form such
 //! as `ns/spawn`): lower is better; or rates ending in `/s` (`req/s`, or
 //! in thousands or millions: `k req/s`, `M callbacks/s`): higher is
-//! better. The table says which in its `better` column.
+//! better; or counts per item (`switches/req`): lower is better, shown as
+//! measured. The table says which in its `better` column.
 
 use std::fmt::Write as _;
 
@@ -34,7 +35,8 @@ impl Row {
     pub fn new(workload: impl Into<String>, evloop: f64, tokio: f64, unit: &'static str) -> Row {
         assert!(
             better(unit).is_some(),
-            "unit {unit:?} is neither a time (s, ms, µs, ns, or per item: ns/op) nor a rate (.../s)"
+            "unit {unit:?} is neither a time (s, ms, µs, ns, or per item: ns/op), a rate (.../s) \
+             nor a count (switches/...)"
         );
         Row {
             workload: workload.into(),
@@ -65,7 +67,7 @@ impl Row {
 /// Seconds per unit for the time units (`ms`, `ns/op`), `None` for
 /// anything else.
 pub fn seconds_per(unit: &str) -> Option<f64> {
-    if is_rate(unit) {
+    if is_rate(unit) || is_count(unit) {
         return None;
     }
     match unit.split('/').next().unwrap_or(unit) {
@@ -81,12 +83,17 @@ fn is_rate(unit: &str) -> bool {
     unit.len() > 2 && unit.ends_with("/s")
 }
 
-/// Which way is better for `unit`: `"lower"` for times, `"higher"` for
-/// rates, `None` for anything else.
+/// Counts per item, such as context switches per request.
+fn is_count(unit: &str) -> bool {
+    unit.starts_with("switches/")
+}
+
+/// Which way is better for `unit`: `"lower"` for times and counts,
+/// `"higher"` for rates, `None` for anything else.
 pub fn better(unit: &str) -> Option<&'static str> {
     if is_rate(unit) {
         Some("higher")
-    } else if seconds_per(unit).is_some() {
+    } else if is_count(unit) || seconds_per(unit).is_some() {
         Some("lower")
     } else {
         None
@@ -94,8 +101,11 @@ pub fn better(unit: &str) -> Option<&'static str> {
 }
 
 /// A figure measured in seconds (a time, or the time per item of a rate),
-/// in `unit`.
+/// in `unit`; a count is already in its unit.
 pub fn from_seconds(seconds: f64, unit: &str) -> f64 {
+    if is_count(unit) {
+        return seconds;
+    }
     match seconds_per(unit) {
         Some(per) => seconds / per,
         None => 1.0 / seconds / rate_scale(unit),

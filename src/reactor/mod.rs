@@ -1,32 +1,38 @@
-//! The reactor thread: one OS thread that owns `mio::Poll`, waits for IO
-//! readiness and for the nearest timer deadline, and wakes the tasks waiting
-//! on them.
+//! The reactor: IO readiness and timers, around one OS poller (`mio::Poll`)
+//! and a thread of its own.
 //!
-//! Workers never block in the OS poller. Any thread registers an IO source
-//! through a cloned `mio::Registry` (see [`io`]) or a timer through a queue
-//! the reactor drains (see [`timer`]); the reactor is woken through its
-//! `mio::Waker` only when a new timer is due earlier than the deadline it
-//! sleeps until, or when it must shut down.
+//! The poller is a lock ([`poller`] has the protocol): an idle worker takes
+//! it and blocks in it instead of sleeping, so a readiness event or a timer
+//! on an idle loop wakes the worker that runs the task, with no thread
+//! handoff; the reactor thread drives it when no worker has for a while, so
+//! IO and timers move when every worker is busy. Any thread registers an IO
+//! source through a cloned `mio::Registry` (see [`io`]) or a timer through
+//! a queue the poller's holder drains (see [`timer`]); the holder is woken
+//! through the `mio::Waker` only when a new timer is due earlier than the
+//! deadline it sleeps until, when a worker blocked in it has work, or at
+//! shutdown.
 //!
-//! One iteration of the reactor ([`driver`]): poll; record the IO events and
-//! collect the wakers they free; apply queued timer operations and collect
-//! the wakers of expired timers; then, with no lock held, wake the whole
-//! batch inside a `scheduler::WakeBatch`: each woken task goes into its
-//! scheduler's global injector, and each loop's workers are notified once
-//! for the batch, so it reaches them in one burst.
+//! One turn of the poller ([`driver`]): apply queued timer operations;
+//! poll; record the IO events and collect the wakers they free; fire the
+//! expired timers; then wake the whole batch inside a
+//! `scheduler::WakeBatch`. A wake on a worker queues the task on that
+//! worker; a wake from the reactor thread pushes it into the scheduler's
+//! global injector, and each loop's workers are notified once for the
+//! batch, so it reaches them in one burst.
 //!
 //! The reactor keeps only IO and timers; the loop's callbacks (`call_later`
 //! and friends) live in `callbacks/`. Code finds the reactor of the loop it
 //! runs in through the thread's context ([`current`]); the reactor itself
 //! names nothing above the scheduler.
 //!
-//! The reactor's internals use `std::sync` directly rather than the loom
-//! switch: it runs on a real OS thread blocked in the OS poller, which loom
-//! cannot model.
+//! The reactor's IO internals use `std::sync` directly rather than the
+//! loom switch; the poller's protocol and the timers' handoffs use the
+//! switch, and under loom the OS poller is a stand-in (see [`poller`]).
 
 mod driver;
 pub(crate) mod fd;
 pub(crate) mod io;
+mod poller;
 pub(crate) mod timer;
 
 use std::fmt;
@@ -39,14 +45,35 @@ use crate::task::context;
 
 // Kept under this path for the modules that still import it from here.
 
-/// State shared by the reactor thread and every [`Handle`].
+/// State shared by the reactor thread, the workers and every [`Handle`].
 pub(crate) struct Shared {
     registry: mio::Registry,
-    waker: mio::Waker,
+    poller: poller::Poller<driver::Core>,
     sources: Mutex<io::Sources>,
     timer_queue: timer::TimerQueue,
     clock: timer::Clock,
     shutdown: AtomicBool,
+}
+
+impl Shared {
+    /// The reactor's state, its poller not yet driven by anyone.
+    fn new() -> stdio::Result<Arc<Shared>> {
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let (os, waker) = poller::Os::new(poll, driver::EVENTS_CAPACITY)?;
+        Ok(Arc::new(Shared {
+            registry,
+            poller: poller::Poller::new(driver::Core::new(os), waker),
+            sources: Mutex::new(io::Sources::default()),
+            timer_queue: timer::TimerQueue::new(),
+            clock: timer::Clock::new(),
+            shutdown: AtomicBool::new(false),
+        }))
+    }
+
+    fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
 }
 
 /// A reference to a running reactor, usable from any thread.
@@ -88,7 +115,7 @@ impl Handle {
 
     /// Whether the reactor has been told to shut down.
     pub(crate) fn is_shutdown(&self) -> bool {
-        self.shared.shutdown.load(Ordering::Acquire)
+        self.shared.is_shutdown()
     }
 
     /// This reactor as the thread's context holds it (see [`current`]).
@@ -96,10 +123,39 @@ impl Handle {
         self.shared.clone()
     }
 
+    /// Interrupts the thread blocked in the poller (a new timer is due
+    /// earlier than the deadline it sleeps until).
     fn wake_reactor(&self) {
-        // Failing to wake means the poller itself is broken; the reactor
-        // thread reports that on its own when it next polls.
-        let _ = self.shared.waker.wake();
+        self.shared.poller.wake_holder();
+    }
+
+    /// Tells the reactor to shut down: wakes the poller's holder and the
+    /// reactor thread, which then closes every source and fires every
+    /// timer.
+    pub(crate) fn signal_shutdown(&self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        self.wake_reactor();
+        self.shared.poller.wake_reactor_thread();
+    }
+
+    /// Runs the reactor thread's loop on the calling thread (the models
+    /// run it on a loom thread of their own).
+    #[cfg(loom)]
+    pub(crate) fn run_reactor_thread(&self) {
+        driver::run(&self.shared);
+    }
+
+    /// A reactor whose thread the caller runs ([`run_reactor_thread`]).
+    #[cfg(loom)]
+    pub(crate) fn without_thread() -> stdio::Result<Handle> {
+        Ok(Handle {
+            shared: Shared::new()?,
+        })
+    }
+
+    /// The poller as the scheduler's idle workers see it.
+    pub(crate) fn driver(&self) -> Arc<dyn crate::scheduler::Driver> {
+        self.shared.clone()
     }
 }
 
@@ -114,22 +170,13 @@ pub(crate) struct Reactor {
 impl Reactor {
     /// Starts the reactor thread, named `"{thread_name}-reactor"`.
     pub(crate) fn start(thread_name: &str) -> stdio::Result<Reactor> {
-        let poll = mio::Poll::new()?;
-        let registry = poll.registry().try_clone()?;
-        let waker = mio::Waker::new(poll.registry(), io::WAKER_TOKEN)?;
-        let shared = Arc::new(Shared {
-            registry,
-            waker,
-            sources: Mutex::new(io::Sources::default()),
-            timer_queue: timer::TimerQueue::new(),
-            clock: timer::Clock::new(),
-            shutdown: AtomicBool::new(false),
-        });
-        let handle = Handle { shared };
+        let handle = Handle {
+            shared: Shared::new()?,
+        };
         let thread_handle = handle.clone();
         let thread = std::thread::Builder::new()
             .name(format!("{thread_name}-reactor"))
-            .spawn(move || driver::run(poll, thread_handle))?;
+            .spawn(move || driver::run(&thread_handle.shared))?;
         Ok(Reactor {
             handle,
             thread: Some(thread),
@@ -149,8 +196,7 @@ impl Reactor {
 
     fn stop(&mut self) {
         if let Some(thread) = self.thread.take() {
-            self.handle.shared.shutdown.store(true, Ordering::Release);
-            self.handle.wake_reactor();
+            self.handle.signal_shutdown();
             // The reactor thread runs no user code, so it cannot panic
             // through anything a user did; a panic there is a bug we
             // surface rather than hide.

@@ -148,8 +148,8 @@ impl EventLoop {
 
     fn start(config: Builder) -> io::Result<EventLoop> {
         let workers = config.worker_threads;
-        let (scheduler, seeds) = scheduler::Shared::new(workers);
         let reactor = reactor::Reactor::start(&config.thread_name)?;
+        let (scheduler, seeds) = scheduler::Shared::new(workers, Some(reactor.handle().driver()));
         let handle = Handle {
             inner: Arc::new(LoopInner {
                 callbacks: Callbacks::new(scheduler.clone()),

@@ -107,13 +107,19 @@ impl Idle {
         !lock(&self.sleepers).contains(&worker)
     }
 
-    /// Takes a sleeper off the list on its own behalf (at shutdown), so
-    /// the counts stay consistent.
-    pub(crate) fn unregister(&self, worker: usize) {
+    /// Takes a sleeper off the list on its own behalf (at shutdown, or
+    /// when the poller it slept in gave it work), counted awake and not
+    /// searching. Returns false when a notifier took it off first (it then
+    /// counts as searching).
+    pub(crate) fn unregister(&self, worker: usize) -> bool {
         let mut sleepers = lock(&self.sleepers);
-        if let Some(pos) = sleepers.iter().position(|&w| w == worker) {
-            sleepers.swap_remove(pos);
-            self.word.fetch_add(UNPARKED_ONE, Ordering::SeqCst);
+        match sleepers.iter().position(|&w| w == worker) {
+            Some(pos) => {
+                sleepers.swap_remove(pos);
+                self.word.fetch_add(UNPARKED_ONE, Ordering::SeqCst);
+                true
+            }
+            None => false,
         }
     }
 

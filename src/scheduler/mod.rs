@@ -18,9 +18,13 @@
 //! `std::thread::sleep`) would otherwise wait until that poll returns while
 //! another worker is idle. Filling the slot wakes a sleeping worker when
 //! nobody is searching, and searching workers look in the other workers'
-//! slots after their queues. Blocking work still belongs in
-//! [`run_in_executor`](crate::Handle::run_in_executor): it holds a worker
-//! that other tasks could use.
+//! slots after their queues. A sleeping worker may be blocked in the
+//! reactor's OS poller (`park.rs`); the wake reaches it through the
+//! poller's waker all the same. The tasks that poller wakes on the worker
+//! driving it wake nobody: that worker runs the slot's task first, straight
+//! out of its park, and wakes a sibling only for the rest. Blocking work
+//! still belongs in [`run_in_executor`](crate::Handle::run_in_executor): it
+//! holds a worker that other tasks could use.
 
 mod idle;
 mod park;
@@ -36,6 +40,8 @@ use crate::task::list::TaskList;
 use crate::task::{Notified, Schedule, Spawner, Task, TaskRef, spawn_with};
 use idle::Idle;
 use park::{Parker, Unparker};
+
+pub(crate) use park::Driver;
 use queue::{Injector, LocalQueue, Stealer};
 
 pub(crate) use worker::{is_worker_of, is_worker_thread, run_worker};
@@ -99,17 +105,23 @@ pub(crate) struct Shared {
     idle: Idle,
     tasks: TaskList,
     shutdown: AtomicBool,
+    /// The OS poller idle workers sleep in, when the loop has one.
+    driver: Option<StdArc<dyn Driver>>,
 }
 
 impl Shared {
-    /// A scheduler for `workers` workers; the seeds go to the worker threads.
-    pub(crate) fn new(workers: usize) -> (StdArc<Shared>, Vec<WorkerSeed>) {
+    /// A scheduler for `workers` workers; the seeds go to the worker
+    /// threads. With a `driver`, idle workers sleep in it (see `park.rs`).
+    pub(crate) fn new(
+        workers: usize,
+        driver: Option<StdArc<dyn Driver>>,
+    ) -> (StdArc<Shared>, Vec<WorkerSeed>) {
         let seeds: Vec<WorkerSeed> = (0..workers)
             .map(|index| WorkerSeed {
                 index,
                 local: LocalQueue::new(),
                 lifo: LocalQueue::new(),
-                parker: Parker::new(),
+                parker: Parker::new(driver.clone()),
             })
             .collect();
         let shared = Shared {
@@ -120,6 +132,7 @@ impl Shared {
             idle: Idle::new(workers),
             tasks: TaskList::new(),
             shutdown: AtomicBool::new(false),
+            driver,
         };
         (StdArc::new(shared), seeds)
     }

@@ -25,6 +25,10 @@ struct Core {
     lifo: super::LocalQueue<Notified>,
     tick: u32,
     searching: bool,
+    /// Set while the worker parks: tasks woken on this thread then (by the
+    /// poller it sleeps in) are queued without waking a sibling; the worker
+    /// decides once it is back (see `park`).
+    parked: bool,
     rng: u32,
 }
 
@@ -83,8 +87,17 @@ pub(super) fn schedule_local(
                     // stealable, and a sleeping worker is woken (when
                     // nobody searches) to take it: pushed first, then
                     // `notify_one`'s fence, as for any queue (idle.rs).
+                    // A sleeper blocked in the poller is reached through
+                    // the poller's waker (park.rs). While this worker
+                    // parks, no task of its own runs: the wake came from
+                    // the poller it drives, and `park` hands the slot's
+                    // task straight to the run loop, so nothing can block
+                    // in front of it.
+                    let parked = core.parked;
                     drop(core);
-                    shared.notify_one();
+                    if !parked {
+                        shared.notify_one();
+                    }
                     return Ok(());
                 }
             }
@@ -95,8 +108,9 @@ pub(super) fn schedule_local(
         // the task itself, so skipping the wake never strands it.
         let was_empty = core.local.is_empty();
         core.local.push(queued);
+        let parked = core.parked;
         drop(core);
-        if was_empty {
+        if was_empty && !parked {
             shared.notify_one();
         }
         Ok(())
@@ -123,6 +137,7 @@ pub(crate) fn run_worker(shared: StdArc<Shared>, seed: WorkerSeed) {
             lifo: seed.lifo,
             tick: 0,
             searching: false,
+            parked: false,
             rng: (0x9E37_79B9 ^ (seed.index as u32).wrapping_mul(0x85EB_CA6B)) | 1,
         }),
     };
@@ -137,10 +152,9 @@ pub(crate) fn run_worker(shared: StdArc<Shared>, seed: WorkerSeed) {
 impl WorkerCtx {
     fn run(&self) {
         while !self.shared.is_shutdown() {
-            if let Some(task) = self.next_task().or_else(|| self.steal_work()) {
+            let task = self.next_task().or_else(|| self.steal_work());
+            if let Some(task) = task.or_else(|| self.park()) {
                 self.run_task(task);
-            } else {
-                self.park();
             }
         }
     }
@@ -240,9 +254,17 @@ impl WorkerCtx {
         false
     }
 
-    fn park(&self) {
-        if self.spin_for_work() {
-            return;
+    /// Sleeps until notified, or until the poller this worker slept in
+    /// woke tasks on it. In the second case the worker runs those tasks
+    /// itself, and wakes a sibling only when it woke more than one. Returns
+    /// the task in the LIFO slot, the last one the poller woke here, to be
+    /// run first: no other task gets to block this thread before it.
+    fn park(&self) -> Option<Notified> {
+        let driver_free = self.shared.driver.as_ref().is_some_and(|d| d.is_free());
+        // The spin waits for work that another thread delivers; with the
+        // poller free, this worker delivers it itself.
+        if !driver_free && self.spin_for_work() {
+            return None;
         }
         let searching = std::mem::take(&mut self.core.borrow_mut().searching);
         let idle = &self.shared.idle;
@@ -255,13 +277,36 @@ impl WorkerCtx {
         loop {
             if self.shared.is_shutdown() {
                 idle.unregister(self.index);
-                return;
+                return None;
             }
+            self.core.borrow_mut().parked = true;
             self.parker.park();
+            self.core.borrow_mut().parked = false;
             if idle.was_notified(self.index) {
                 self.core.borrow_mut().searching = true;
-                return;
+                break;
+            }
+            if self.has_local_work() {
+                // Woken by the poller, with tasks of its own: awake again,
+                // unless a notifier took this worker off the sleepers list
+                // meanwhile (then it counts as searching, as notified).
+                if !idle.unregister(self.index) {
+                    self.core.borrow_mut().searching = true;
+                }
+                break;
             }
         }
+        let core = self.core.borrow();
+        // More woken than this worker can run at once: get a sibling to
+        // steal the rest.
+        if !core.local.is_empty() {
+            self.shared.notify_one();
+        }
+        core.lifo.pop()
+    }
+
+    fn has_local_work(&self) -> bool {
+        let core = self.core.borrow();
+        !core.lifo.is_empty() || !core.local.is_empty()
     }
 }

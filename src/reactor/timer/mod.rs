@@ -32,10 +32,12 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicU32;
 
-use crate::util::lock_std as lock;
+// The handoffs between a sleeping task and the poller's holder go through
+// the loom switch, so that the models of the poller see them.
+use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::util::lock;
 use wheel::{Key, Wheel};
 
 /// Pending cancellations that make a registering thread wake the reactor so
