@@ -160,9 +160,10 @@ pub use combinators::{
     Promise, ReturnWhen, TaskGroup, as_completed, gather, gather_settled, shield, wait,
 };
 pub use net::{open_connection, start_server};
-pub use runtime::{Builder, EnterGuard, EventLoop, Handle, run, to_thread};
+pub use runtime::{Builder, EnterGuard, EventLoop, Handle, Metrics, WorkerMetrics, run, to_thread};
 pub use task::{
-    CancelOnDrop, Task, TaskBuilder, TaskRef, all_tasks, current_task, spawn, yield_now,
+    CancelOnDrop, Task, TaskBuilder, TaskInfo, TaskRef, TaskState, all_tasks, current_task, spawn,
+    yield_now,
 };
 pub use time::{sleep, sleep_until, timeout, wait_for};
 
