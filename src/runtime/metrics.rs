@@ -75,6 +75,10 @@ pub struct WorkerMetrics {
     /// parks and when it wakes, plus the current stretch. Divide its growth
     /// by the wall time between two snapshots for the worker's utilisation.
     pub busy: Duration,
+    /// Time this worker spent inside task polls, the poll in progress
+    /// included; `None` unless the loop [times polls](crate::Builder::time_polls).
+    /// Unlike `busy`, it leaves out the time spent looking for work.
+    pub poll_time: Option<Duration>,
     /// Tasks waiting in this worker's local queue (not counting the one
     /// slot for the task it will run next).
     pub local_queue_depth: usize,
@@ -101,6 +105,7 @@ impl From<WorkerFigures> for WorkerMetrics {
             steals: figures.steals,
             parks: figures.parks,
             busy: figures.busy,
+            poll_time: figures.poll_time,
             local_queue_depth: figures.local_queue,
             parked: figures.parked,
         }

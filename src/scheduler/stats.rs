@@ -12,6 +12,8 @@
 //! - **busy time**: time the worker was awake (not parked), measured with
 //!   one clock read when it parks and one when it wakes; a snapshot adds
 //!   the stretch in progress.
+//! - **poll time**: time inside task polls, when the loop times them (kept
+//!   by the [`PollObserver`]), the poll in progress included.
 //!
 //! Like the task counters, these are `std` atomics under loom too: nothing
 //! is decided from them, so the models have nothing to explore in them.
@@ -47,6 +49,7 @@ pub(crate) struct WorkerFigures {
     pub(crate) steals: u64,
     pub(crate) parks: u64,
     pub(crate) busy: Duration,
+    pub(crate) poll_time: Option<Duration>,
     pub(crate) local_queue: usize,
     pub(crate) parked: bool,
 }
@@ -104,6 +107,7 @@ impl WorkerStats {
             steals: self.steals.load(Relaxed),
             parks: self.parks.load(Relaxed),
             busy,
+            poll_time: self.poll.poll_time(),
             local_queue,
             parked,
         }

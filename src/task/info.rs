@@ -266,6 +266,8 @@ pub(crate) struct PollTiming {
 pub(crate) struct PollObserver {
     timing: Option<std::sync::Arc<PollTiming>>,
     polls: AtomicU64,
+    /// Nanoseconds in timed polls that ended.
+    poll_nanos: AtomicU64,
     /// Stamp of the start of the poll in progress; zero between polls (and
     /// always, when polls are not timed).
     current_started: AtomicU64,
@@ -282,6 +284,7 @@ impl PollObserver {
         PollObserver {
             timing,
             polls: AtomicU64::new(0),
+            poll_nanos: AtomicU64::new(0),
             current_started: AtomicU64::new(0),
             current_task: AtomicU64::new(0),
         }
@@ -290,6 +293,25 @@ impl PollObserver {
     /// Polls run by this worker so far.
     pub(crate) fn polls(&self) -> u64 {
         self.polls.load(Relaxed)
+    }
+
+    /// Time in polls, the one in progress included, when polls are timed.
+    pub(crate) fn poll_time(&self) -> Option<Duration> {
+        self.timing.as_ref()?;
+        // A poll ending between the loads would be counted twice or not at
+        // all: read again until both loads saw the same poll.
+        loop {
+            let started = self.current_started.load(Relaxed);
+            let done = self.poll_nanos.load(Relaxed);
+            if self.current_started.load(Relaxed) == started {
+                let current = if started == 0 {
+                    0
+                } else {
+                    now_stamp().saturating_sub(started)
+                };
+                return Some(Duration::from_nanos(done + current));
+            }
+        }
     }
 
     /// The task this worker has been polling since the returned stamp, if
@@ -321,8 +343,9 @@ impl PollObserver {
     pub(crate) fn end(&self, start: PollStart, stats: &TaskStats) -> Option<Duration> {
         let timing = self.timing.as_ref()?;
         let now = now_stamp();
-        self.current_started.store(0, Relaxed);
         let took = now.saturating_sub(start.0);
+        bump(&self.poll_nanos, took);
+        self.current_started.store(0, Relaxed);
         bump(&stats.busy_nanos, took);
         stats.poll_ended.store(now, Relaxed);
         let took = Duration::from_nanos(took);
