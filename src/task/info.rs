@@ -43,9 +43,9 @@ fn bump(counter: &AtomicU64, value: u64) {
 }
 
 /// The figures of one task, kept in its header.
+#[repr(C)]
 pub(crate) struct TaskStats {
-    /// Where the task was spawned (`#[track_caller]` through every spawn).
-    location: &'static Location<'static>,
+    /// First: the one figure every poll writes.
     polls: AtomicU64,
     /// Nanoseconds spent in `poll`, over every timed poll.
     busy_nanos: AtomicU64,
@@ -54,6 +54,8 @@ pub(crate) struct TaskStats {
     /// Stamp of the end of the last timed poll; behind `poll_started`
     /// while a poll runs.
     poll_ended: AtomicU64,
+    /// Where the task was spawned (`#[track_caller]` through every spawn).
+    location: &'static Location<'static>,
 }
 
 impl TaskStats {
@@ -346,8 +348,11 @@ impl PollObserver {
         let took = now.saturating_sub(start.0);
         bump(&self.poll_nanos, took);
         self.current_started.store(0, Relaxed);
-        bump(&stats.busy_nanos, took);
+        // `poll_ended` first: a reader in between sees the poll over and
+        // its time not yet added (counted short for a moment), rather than
+        // the poll still running with its time already added (twice).
         stats.poll_ended.store(now, Relaxed);
+        bump(&stats.busy_nanos, took);
         let took = Duration::from_nanos(took);
         timing
             .slow_poll_threshold

@@ -71,9 +71,11 @@ pub(crate) struct Header {
     pub(crate) id: u64,
     pub(crate) name: Option<Box<str>>,
     pub(crate) scheduler: StdArc<dyn Schedule>,
-    pub(crate) done_callbacks: DoneCallbacks,
-    /// Spawn site, poll counts and times (`info.rs`).
+    /// Poll counts and times, and the spawn site (`info.rs`); right after
+    /// the fields every poll reads, so that counting a poll touches no
+    /// other part of the header.
     pub(crate) stats: TaskStats,
+    pub(crate) done_callbacks: DoneCallbacks,
     /// Written by the `Task<T>` handle while JOIN_WAKER is clear; read-only
     /// while it is set, by the handle and by the completer (see rule 5 in
     /// `task/mod.rs`).
