@@ -186,6 +186,54 @@ fn busy_time_and_parks_move() {
     lp.close();
 }
 
+/// An idle worker sleeps in the OS poller (`tests/io_path.rs` checks
+/// that): while it is blocked there it counts as parked and its busy time
+/// stands still; the task its readiness event wakes is polled and counted
+/// as any other, on that worker.
+#[test]
+fn a_worker_blocked_in_the_poller_counts_as_parked_and_polls_what_it_wakes() {
+    use std::io::Write;
+
+    let lp = EventLoop::builder()
+        .worker_threads(1)
+        .thread_name("metrics-poller")
+        .build()
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (sender, got) = mpsc::channel();
+    let reader = lp.handle().spawn(async move {
+        let mut stream = evloop::net::TcpStream::connect(addr).await.unwrap();
+        let mut buf = [0u8; 4];
+        let n = stream.read(&mut buf).await.unwrap();
+        let thread = std::thread::current().name().map(str::to_owned);
+        sender.send((buf[..n].to_vec(), thread)).unwrap();
+    });
+    let (mut peer, _) = listener.accept().unwrap();
+    // Parked, and still parked in the same park a snapshot later: no clock
+    // runs for it meanwhile.
+    let (asleep, still) = loop {
+        let asleep = metrics_until(&lp, "the worker asleep", |m| m.workers[0].parked);
+        let still = lp.handle().metrics();
+        if still.workers[0].parked && still.workers[0].parks == asleep.workers[0].parks {
+            break (asleep, still);
+        }
+    };
+    assert_eq!(still.workers[0].busy, asleep.workers[0].busy, "{still}");
+
+    peer.write_all(b"ping").unwrap();
+    let (bytes, ran_on) = got.recv_timeout(PATIENCE).expect("the read task ran");
+    assert_eq!(bytes, b"ping");
+    assert_eq!(ran_on.as_deref(), Some("metrics-poller-worker-0"));
+    let after = metrics_until(&lp, "the worker asleep again", |m| {
+        m.workers[0].parked && m.workers[0].parks > still.workers[0].parks
+    });
+    assert!(after.workers[0].polls > still.workers[0].polls, "{after}");
+    assert!(after.workers[0].busy > still.workers[0].busy, "{after}");
+    lp.run_until_complete(reader).unwrap();
+    lp.close();
+}
+
 #[test]
 fn dump_lists_named_tasks_with_their_spawn_site() {
     let lp = two_workers();

@@ -69,11 +69,15 @@ pub struct WorkerMetrics {
     /// Times this worker took tasks from another worker's queue (each steal
     /// moves about half of the victim's queue).
     pub steals: u64,
-    /// Times this worker went to sleep for lack of work.
+    /// Times this worker went to sleep for lack of work, on its own or
+    /// blocked in the OS poller. A worker that wakes from the poller with
+    /// tasks it woke itself counts one park, and its polls of those tasks
+    /// count as any other.
     pub parks: u64,
-    /// Time this worker was awake (not parked): read from the clock when it
-    /// parks and when it wakes, plus the current stretch. Divide its growth
-    /// by the wall time between two snapshots for the worker's utilisation.
+    /// Time this worker was awake (not parked, and not blocked in the OS
+    /// poller): read from the clock when it parks and when it wakes, plus
+    /// the current stretch. Divide its growth by the wall time between two
+    /// snapshots for the worker's utilisation.
     pub busy: Duration,
     /// Time this worker spent inside task polls, the poll in progress
     /// included; `None` unless the loop [times polls](crate::Builder::time_polls).

@@ -8,10 +8,12 @@
 //!
 //! - **polls**: counted in [`PollObserver::begin`] before each poll.
 //! - **steals**: successful steals of part of another worker's queue.
-//! - **parks**: times the worker went to sleep for lack of work.
-//! - **busy time**: time the worker was awake (not parked), measured with
-//!   one clock read when it parks and one when it wakes; a snapshot adds
-//!   the stretch in progress.
+//! - **parks**: times the worker went to sleep for lack of work, on its
+//!   parker or blocked in the OS poller (`park.rs`): one per `park`.
+//! - **busy time**: time the worker was awake (not parked, not blocked in
+//!   the poller), measured with one clock read when it parks and one when
+//!   it wakes; a snapshot adds the stretch in progress. The tasks a worker
+//!   woke in the poller are polled after it wakes, so they count as busy.
 //! - **poll time**: time inside task polls, when the loop times them (kept
 //!   by the [`PollObserver`]), the poll in progress included.
 //!
