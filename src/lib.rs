@@ -40,6 +40,9 @@
 //! | `Task.add_done_callback(cb)` | `Task::add_done_callback(cb)` |
 //! | `Task.get_name()` | `Task::name()` |
 //! | `asyncio.current_task()` / `all_tasks()` | `evloop::current_task()` / `evloop::all_tasks()` |
+//! | `asyncio.all_tasks()` + `Task.print_stack()` | `Handle::dump()`: each `TaskInfo` with state, spawn site, polls, time in poll |
+//! | debug mode (`PYTHONASYNCIODEBUG=1`, `loop.slow_callback_duration`) | `EVLOOP_DEBUG=1`, `Builder::slow_poll_threshold(d)`, `Builder::on_slow_poll(f)` |
+//! | (none) | `Handle::metrics()`: per-worker polls, steals, parks, busy time, queue depths |
 //! | `CancelledError` | `TaskError::is_cancelled()` |
 //! | `await asyncio.sleep(0)` | `evloop::yield_now().await` |
 //! | `await asyncio.sleep(s)` | `evloop::sleep(d).await`, `evloop::sleep_until(t)` |
@@ -79,7 +82,10 @@
 //! a `Task` detaches it instead of letting the garbage collector lose it;
 //! cancellation drops the future at its next `.await` (destructors are the
 //! `finally` blocks) instead of raising inside it; a panic in a task is
-//! caught and reported through its `Task`, like an exception.
+//! caught and reported through its `Task`, like an exception; `dump()`
+//! gives each task's spawn site where `all_tasks()` + `print_stack()` give its
+//! stack (a suspended Rust future has no stack to walk), and a slow poll is
+//! reported while it still runs, not only once it returned.
 //!
 //! Differences in the OS surface, also deliberate: a stale Unix socket file
 //! makes `start_unix_server` / `UnixListener::bind` fail with an `AddrInUse`
@@ -160,9 +166,10 @@ pub use combinators::{
     Promise, ReturnWhen, TaskGroup, as_completed, gather, gather_settled, shield, wait,
 };
 pub use net::{open_connection, start_server};
-pub use runtime::{Builder, EnterGuard, EventLoop, Handle, run, to_thread};
+pub use runtime::{Builder, EnterGuard, EventLoop, Handle, Metrics, WorkerMetrics, run, to_thread};
 pub use task::{
-    CancelOnDrop, Task, TaskBuilder, TaskRef, all_tasks, current_task, spawn, yield_now,
+    CancelOnDrop, Task, TaskBuilder, TaskInfo, TaskRef, TaskState, all_tasks, current_task, spawn,
+    yield_now,
 };
 pub use time::{sleep, sleep_until, timeout, wait_for};
 

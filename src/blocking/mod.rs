@@ -126,6 +126,7 @@ impl<R> Future for WaitForJob<R> {
 /// Runs the blocking closure `work` on `pool` and returns the task, spawned
 /// on `scheduler`, that waits for it. Pool threads started for it are in
 /// the loop `entered`.
+#[track_caller]
 pub(crate) fn run_in_executor<F, R>(
     pool: &Pool,
     scheduler: &Arc<scheduler::Shared>,

@@ -105,6 +105,13 @@ impl Pool {
         }
     }
 
+    /// Live pool threads, and jobs queued for a thread to come free, read
+    /// under the pool's lock.
+    pub(crate) fn figures(&self) -> (usize, usize) {
+        let state = lock(&self.shared.state);
+        (state.threads, state.queue.len())
+    }
+
     /// Hands `job` to a pool thread (starting one if none is free and the
     /// limit allows), or queues it. On a closed pool the job is refused.
     /// New threads run in the loop that `entered` gives.

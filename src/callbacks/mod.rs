@@ -105,6 +105,11 @@ impl Callbacks {
         handle
     }
 
+    /// How many callbacks have run.
+    pub(crate) fn ran(&self) -> u64 {
+        self.ready.ran()
+    }
+
     /// Begins the loop's shutdown on the callbacks' side: every queued
     /// ready callback and every later one is refused. Timed callbacks are
     /// refused when the loop drops their sleeping tasks.

@@ -34,6 +34,9 @@ use std::task::{Context, Poll};
 use super::CallbackHandle;
 use crate::loom::{AtomicBool, LOOM, Mutex, Ordering};
 use crate::util::lock;
+// A statistic that orders nothing: a `std` atomic even under loom, so that
+// the models have no extra interleavings to explore.
+use std::sync::atomic::AtomicU64;
 
 /// How many handles the drainer moves out of the queue per lock.
 const BATCH: usize = if LOOM { 2 } else { 256 };
@@ -64,6 +67,8 @@ pub(crate) struct ReadyQueue {
     /// `State::closed`, readable without the lock: the drainer checks it
     /// before each callback of its batch.
     closing: AtomicBool,
+    /// Callbacks run so far: added to once per batch by the drainer.
+    ran: AtomicU64,
 }
 
 impl ReadyQueue {
@@ -75,7 +80,14 @@ impl ReadyQueue {
                 closed: false,
             }),
             closing: AtomicBool::new(false),
+            ran: AtomicU64::new(0),
         }
+    }
+
+    /// How many callbacks the drainers ran (cancelled and refused ones not
+    /// counted).
+    pub(crate) fn ran(&self) -> u64 {
+        self.ran.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Queues a pending callback (or refuses it, on a closed queue).
@@ -182,15 +194,19 @@ impl<Q: AsRef<ReadyQueue>> Drainer<Q> {
                 return true;
             }
             let queue = self.queue.as_ref();
+            let mut called = 0;
             while let Some(callback) = self.batch.pop_front() {
                 if queue.closing.load(Ordering::Acquire) {
                     // The loop closed while this batch was out of the queue.
                     callback.refuse();
-                } else {
-                    callback.run_if_pending();
+                } else if callback.run_if_pending() {
+                    called += 1;
                 }
                 ran += 1;
             }
+            queue
+                .ran
+                .fetch_add(called, std::sync::atomic::Ordering::Relaxed);
         }
         false
     }

@@ -492,6 +492,7 @@ impl fmt::Debug for GroupSpawner {
 }
 
 impl GroupShared {
+    #[track_caller]
     fn spawn<F>(
         self: &Arc<Self>,
         handle: &Handle,

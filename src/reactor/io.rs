@@ -273,6 +273,15 @@ impl Sources {
         Ok(Token((slot.generation << INDEX_BITS) | index))
     }
 
+    /// How many sources are registered.
+    pub(crate) fn len(&self) -> usize {
+        if self.closed {
+            0
+        } else {
+            self.slots.len() - self.free.len()
+        }
+    }
+
     fn get(&self, token: Token) -> Option<&Arc<ScheduledIo>> {
         let slot = self.slots.get(token.0 & INDEX_MASK)?;
         if slot.generation == token.0 >> INDEX_BITS {

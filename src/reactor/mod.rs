@@ -113,6 +113,11 @@ impl Handle {
         self.shared.timer_queue.pending()
     }
 
+    /// IO sources registered with the reactor now.
+    pub(crate) fn io_sources(&self) -> usize {
+        crate::util::lock_std(&self.shared.sources).len()
+    }
+
     /// Whether the reactor has been told to shut down.
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shared.is_shutdown()

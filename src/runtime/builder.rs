@@ -1,9 +1,18 @@
-//! `Builder`: how many workers, what the threads are called.
+//! `Builder`: how many workers, what the threads are called, and how the
+//! loop watches its polls.
 
+use std::fmt;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::EventLoop;
+use crate::task::TaskInfo;
+use crate::task::info::SlowPollHook;
+
+/// The slow-poll threshold that `EVLOOP_DEBUG=1` sets (asyncio's
+/// `slow_callback_duration` in debug mode).
+const DEBUG_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
 
 /// Configures an [`EventLoop`] before it starts (asyncio has no such thing:
 /// its loop is one thread; evloop's has workers, a reactor thread and a
@@ -25,6 +34,24 @@ pub struct Builder {
     pub(crate) max_blocking_threads: usize,
     pub(crate) thread_keep_alive: Duration,
     pub(crate) thread_name: String,
+    pub(crate) time_polls: bool,
+    pub(crate) slow_poll_threshold: Option<Duration>,
+    pub(crate) on_slow_poll: OnSlowPoll,
+}
+
+/// The slow-poll hook, printable so that `Builder` stays `Debug`.
+#[derive(Clone)]
+pub(crate) struct OnSlowPoll(pub(crate) Arc<SlowPollHook>);
+
+impl fmt::Debug for OnSlowPoll {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OnSlowPoll(..)")
+    }
+}
+
+/// Whether `EVLOOP_DEBUG` asks for debug mode (set, and not `0` or empty).
+fn debug_mode_from_env() -> bool {
+    std::env::var_os("EVLOOP_DEBUG").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 impl Default for Builder {
@@ -34,6 +61,9 @@ impl Default for Builder {
             max_blocking_threads: 512,
             thread_keep_alive: Duration::from_secs(10),
             thread_name: "evloop".to_owned(),
+            time_polls: false,
+            slow_poll_threshold: debug_mode_from_env().then_some(DEBUG_SLOW_POLL_THRESHOLD),
+            on_slow_poll: OnSlowPoll(Arc::new(super::watchdog::report_to_stderr)),
         }
     }
 }
@@ -80,6 +110,84 @@ impl Builder {
     /// `<name>-reactor`, `<name>-blocking`.
     pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
         self.thread_name = name.into();
+        self
+    }
+
+    /// Times every poll, so that [`Handle::dump`](crate::Handle::dump)
+    /// shows each task's time in poll and time since its last poll
+    /// (default: off, or on with a slow-poll threshold). Costs two clock
+    /// reads per poll: a few percent of a loop of very short polls.
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::builder().time_polls(true).build().unwrap();
+    /// let task = lp.handle().spawn(async {});
+    /// lp.run_until_complete(task).unwrap();
+    /// # lp.close();
+    /// ```
+    pub fn time_polls(mut self, on: bool) -> Builder {
+        self.time_polls = on;
+        self
+    }
+
+    /// Reports every poll that takes longer than `threshold` (asyncio's
+    /// debug mode: "Executing <Task ...> took 0.2 seconds"), with the
+    /// task's name, spawn site and the poll's duration, through
+    /// [`on_slow_poll`](Builder::on_slow_poll) (default: a line on stderr).
+    /// Turns on [`time_polls`](Builder::time_polls).
+    ///
+    /// Off by default; with the environment variable `EVLOOP_DEBUG=1` it
+    /// is on at 100 ms. A poll that has not returned after `threshold` is
+    /// reported while it still runs, once, by the reactor thread (so a
+    /// task stuck in a blocking call is named even if it never returns);
+    /// the hook then sees [`TaskInfo::running_for`] set. `Duration::MAX`
+    /// turns reports off again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lp = evloop::EventLoop::builder()
+    ///     .slow_poll_threshold(Duration::from_millis(50))
+    ///     .build()
+    ///     .unwrap();
+    /// # lp.close();
+    /// ```
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll_threshold = (threshold != Duration::MAX).then_some(threshold);
+        self
+    }
+
+    /// Where slow polls are reported (see
+    /// [`slow_poll_threshold`](Builder::slow_poll_threshold)): `hook` gets
+    /// the task and how long its poll took (or, for a poll still running,
+    /// has run so far). It runs on the worker that ran the poll, or on the
+    /// reactor thread for a poll still running; a panic in it is caught.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// let tx = std::sync::Mutex::new(tx);
+    /// let lp = evloop::EventLoop::builder()
+    ///     .slow_poll_threshold(Duration::from_millis(20))
+    ///     .on_slow_poll(move |task, took| {
+    ///         let _ = tx.lock().unwrap().send((task.name().to_owned(), took));
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// let task = evloop::task::TaskBuilder::new()
+    ///     .name("blocker")
+    ///     .spawn_on(async { std::thread::sleep(Duration::from_millis(50)) }, &lp.handle());
+    /// lp.run_until_complete(task).unwrap();
+    /// let (name, took) = rx.recv().unwrap();
+    /// assert_eq!(name, "blocker");
+    /// assert!(took >= Duration::from_millis(20));
+    /// # lp.close();
+    /// ```
+    pub fn on_slow_poll<F>(mut self, hook: F) -> Builder
+    where
+        F: Fn(&TaskInfo, Duration) + Send + Sync + 'static,
+    {
+        self.on_slow_poll = OnSlowPoll(Arc::new(hook));
         self
     }
 

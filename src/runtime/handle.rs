@@ -17,7 +17,7 @@ use crate::blocking;
 use crate::bridge::{self, ConcurrentFuture};
 use crate::callbacks::CallbackHandle;
 use crate::signal;
-use crate::task::{Task, TaskBuilder};
+use crate::task::{Task, TaskBuilder, TaskInfo};
 
 /// A reference to an event loop, cheap to clone, usable from any thread:
 /// spawn tasks, schedule callbacks, submit work from plain threads and wait
@@ -71,6 +71,7 @@ impl Handle {
     /// Spawns a task on this loop, from any thread (asyncio's
     /// `loop.create_task`). On a closed loop the returned task is already
     /// done with a "loop closed" [`TaskError`](crate::TaskError).
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
@@ -97,6 +98,7 @@ impl Handle {
     /// });
     /// assert_eq!(answer.join().unwrap().unwrap(), 42);
     /// ```
+    #[track_caller]
     pub fn run_coroutine_threadsafe<F>(&self, future: F) -> ConcurrentFuture<F::Output>
     where
         F: Future + Send + 'static,
@@ -280,6 +282,59 @@ impl Handle {
         self.inner.reactor.pending_timers()
     }
 
+    /// A snapshot of the loop's counters: per worker polls, steals, parks,
+    /// busy time and queue depth; the injector's depth, live tasks, pending
+    /// timers, IO sources, the blocking pool's threads and queue, and
+    /// callbacks run. See [`Metrics`](crate::Metrics) for how each
+    /// figure is counted.
+    ///
+    /// Callable from any thread, at any time: it reads counters that each
+    /// worker and part keeps for itself, waits for no worker, and costs
+    /// the loop nothing when nobody calls it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::builder().worker_threads(2).build().unwrap();
+    /// lp.run_until_complete(lp.handle().spawn(async {})).unwrap();
+    /// let metrics = lp.handle().metrics();
+    /// assert!(metrics.total_polls() >= 1);
+    /// assert_eq!(metrics.workers.len(), 2);
+    /// # lp.close();
+    /// ```
+    pub fn metrics(&self) -> super::Metrics {
+        super::metrics::snapshot(&self.inner)
+    }
+
+    /// Every task of the loop that has not finished, in spawn order, with
+    /// its name, state, spawn site, poll count and (when the loop
+    /// [times polls](crate::Builder::time_polls)) its time in poll and
+    /// since its last poll: asyncio's `all_tasks()` with the stack of each
+    /// task replaced by where it was spawned.
+    ///
+    /// Callable from any thread, also while every worker is stuck in a
+    /// poll: it reads the live-task list and each task's counters without
+    /// waiting for a worker. [`TaskInfo`] prints as a one-line summary.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lp = evloop::EventLoop::new().unwrap();
+    /// let task = evloop::task::TaskBuilder::new()
+    ///     .name("ticker")
+    ///     .spawn_on(evloop::sleep(Duration::from_secs(60)), &lp.handle());
+    /// for info in lp.handle().dump() {
+    ///     println!("{info}");
+    /// }
+    /// assert!(lp.handle().dump().iter().any(|t| t.name() == "ticker"));
+    /// task.cancel();
+    /// # lp.close();
+    /// ```
+    pub fn dump(&self) -> Vec<TaskInfo> {
+        self.inner.scheduler.dump()
+    }
+
     /// Runs the blocking closure `work` on the loop's blocking pool, from
     /// any thread (asyncio's `loop.run_in_executor(None, work)`), and
     /// returns the [`Task`] that waits for it: awaiting it yields the
@@ -311,6 +366,7 @@ impl Handle {
     ///     assert_eq!(name.as_deref(), Some("evloop-blocking"));
     /// });
     /// ```
+    #[track_caller]
     pub fn run_in_executor<F, R>(&self, work: F) -> Task<R>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -446,6 +502,7 @@ impl TaskBuilder {
     /// assert_eq!(task.name(), "from-outside");
     /// assert_eq!(lp.run_until_complete(task).unwrap(), 1);
     /// ```
+    #[track_caller]
     pub fn spawn_on<F>(self, future: F, handle: &Handle) -> Task<F::Output>
     where
         F: Future + Send + 'static,

@@ -10,6 +10,8 @@
 mod builder;
 pub(crate) mod context;
 mod handle;
+mod metrics;
+mod watchdog;
 
 use std::future::Future;
 use std::io;
@@ -23,6 +25,7 @@ use crate::task::Task;
 pub use builder::Builder;
 pub use context::EnterGuard;
 pub use handle::Handle;
+pub use metrics::{Metrics, WorkerMetrics};
 
 use crate::callbacks::Callbacks;
 // `handle.rs` takes `super::lock` too.
@@ -148,8 +151,21 @@ impl EventLoop {
 
     fn start(config: Builder) -> io::Result<EventLoop> {
         let workers = config.worker_threads;
+        let timing = (config.time_polls || config.slow_poll_threshold.is_some()).then(|| {
+            Arc::new(crate::task::info::PollTiming {
+                slow_poll_threshold: config.slow_poll_threshold,
+                on_slow_poll: config.on_slow_poll.0.clone(),
+            })
+        });
         let reactor = reactor::Reactor::start(&config.thread_name)?;
-        let (scheduler, seeds) = scheduler::Shared::new(workers, Some(reactor.handle().driver()));
+        let (scheduler, seeds) = scheduler::Shared::with_timing(
+            workers,
+            Some(reactor.handle().driver()),
+            timing.clone(),
+        );
+        if let Some(timing) = &timing {
+            watchdog::Watchdog::start(&scheduler, &reactor.handle(), timing);
+        }
         let handle = Handle {
             inner: Arc::new(LoopInner {
                 callbacks: Callbacks::new(scheduler.clone()),

@@ -29,6 +29,7 @@
 mod idle;
 mod park;
 mod queue;
+mod stats;
 mod worker;
 
 use std::future::Future;
@@ -36,13 +37,17 @@ use std::sync::Arc as StdArc;
 
 use crate::loom::{AtomicBool, Ordering};
 use crate::task::context;
+use crate::task::info::PollTiming;
 use crate::task::list::TaskList;
-use crate::task::{Notified, Schedule, Spawner, Task, TaskRef, spawn_with};
+use crate::task::{Notified, Schedule, Spawner, Task, TaskInfo, TaskRef, spawn_with};
 use idle::Idle;
 use park::{Parker, Unparker};
 
 pub(crate) use park::Driver;
 use queue::{Injector, LocalQueue, Stealer};
+use stats::SchedulerStats;
+
+pub(crate) use stats::WorkerFigures;
 
 pub(crate) use worker::{is_worker_of, is_worker_thread, run_worker};
 
@@ -107,14 +112,27 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     /// The OS poller idle workers sleep in, when the loop has one.
     driver: Option<StdArc<dyn Driver>>,
+    stats: SchedulerStats,
 }
 
 impl Shared {
     /// A scheduler for `workers` workers; the seeds go to the worker
     /// threads. With a `driver`, idle workers sleep in it (see `park.rs`).
+    #[cfg(loom)]
     pub(crate) fn new(
         workers: usize,
         driver: Option<StdArc<dyn Driver>>,
+    ) -> (StdArc<Shared>, Vec<WorkerSeed>) {
+        Shared::with_timing(workers, driver, None)
+    }
+
+    /// A scheduler whose idle workers sleep in `driver`, when there is one,
+    /// and whose workers time each poll as `timing` says (`None`: polls are
+    /// only counted).
+    pub(crate) fn with_timing(
+        workers: usize,
+        driver: Option<StdArc<dyn Driver>>,
+        timing: Option<StdArc<PollTiming>>,
     ) -> (StdArc<Shared>, Vec<WorkerSeed>) {
         let seeds: Vec<WorkerSeed> = (0..workers)
             .map(|index| WorkerSeed {
@@ -133,6 +151,7 @@ impl Shared {
             tasks: TaskList::new(),
             shutdown: AtomicBool::new(false),
             driver,
+            stats: SchedulerStats::new(workers, timing),
         };
         (StdArc::new(shared), seeds)
     }
@@ -140,6 +159,7 @@ impl Shared {
     /// Allocates a task, links it into the live-task list and queues its
     /// first run. On a closed scheduler the task is completed at once with a
     /// "loop closed" error.
+    #[track_caller]
     pub(crate) fn spawn<F>(
         self: &StdArc<Self>,
         future: F,
@@ -234,10 +254,42 @@ impl Shared {
         std::ptr::eq(context::closing(), (self as *const Shared).cast())
     }
 
-    /// How many tasks are alive (the models check nothing leaks).
-    #[cfg(loom)]
+    /// How many tasks are alive (linked in the live-task list).
     pub(crate) fn live_tasks(&self) -> usize {
         self.tasks.len()
+    }
+
+    /// Each worker's counters and local queue depth.
+    pub(crate) fn worker_figures(&self) -> Vec<WorkerFigures> {
+        (0..self.stats.len())
+            .map(|i| self.stats.figures(i, self.stealers[i].len()))
+            .collect()
+    }
+
+    /// Tasks waiting in the global injector.
+    pub(crate) fn injector_depth(&self) -> usize {
+        self.injector.len()
+    }
+
+    /// The figures of every live task.
+    pub(crate) fn dump(&self) -> Vec<TaskInfo> {
+        self.tasks.dump()
+    }
+
+    /// The figures of the live task `id`.
+    pub(crate) fn task_info(&self, id: u64) -> Option<TaskInfo> {
+        self.tasks.info(id)
+    }
+
+    /// For each worker in a timed poll: the worker, the task's id and the
+    /// poll's start stamp.
+    pub(crate) fn polls_in_progress(&self) -> Vec<(usize, u64, u64)> {
+        (0..self.stats.len())
+            .filter_map(|i| {
+                let (task, started) = self.stats.worker(i).poll.current()?;
+                Some((i, task, started))
+            })
+            .collect()
     }
 
     /// Whether new tasks are refused.

@@ -58,6 +58,9 @@ mod imp {
         pub(crate) fn is_empty(&self) -> bool {
             self.0.is_empty()
         }
+        pub(crate) fn len(&self) -> usize {
+            self.0.len()
+        }
     }
 
     impl<T> Injector<T> {
@@ -76,6 +79,9 @@ mod imp {
         }
         pub(crate) fn is_empty(&self) -> bool {
             self.0.is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.len()
         }
     }
 }
@@ -141,6 +147,9 @@ mod imp {
         pub(crate) fn is_empty(&self) -> bool {
             lock(&self.0).is_empty()
         }
+        pub(crate) fn len(&self) -> usize {
+            lock(&self.0).len()
+        }
     }
 
     impl<T> Injector<T> {
@@ -158,6 +167,9 @@ mod imp {
         }
         pub(crate) fn is_empty(&self) -> bool {
             lock(&self.0).is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            lock(&self.0).len()
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::sync::Arc as StdArc;
 
+use super::stats::WorkerStats;
 use super::{Shared, WorkerSeed};
 use crate::loom::LOOM;
 use crate::task::{Notified, context};
@@ -150,6 +151,11 @@ pub(crate) fn run_worker(shared: StdArc<Shared>, seed: WorkerSeed) {
 }
 
 impl WorkerCtx {
+    /// This worker's counters (`stats.rs`).
+    fn stats(&self) -> &WorkerStats {
+        self.shared.stats.worker(self.index)
+    }
+
     fn run(&self) {
         while !self.shared.is_shutdown() {
             let task = self.next_task().or_else(|| self.steal_work());
@@ -196,6 +202,7 @@ impl WorkerCtx {
                 continue;
             }
             if let Some(task) = self.shared.stealers[victim].steal_half_into(&core.local) {
+                self.stats().on_steal();
                 return Some(task);
             }
             // The victim's LIFO slot: its task may be stuck behind a poll
@@ -220,12 +227,12 @@ impl WorkerCtx {
                 }
             }
         }
-        task.run();
+        task.run_observed(&self.stats().poll);
         for _ in 0..MAX_LIFO_POLLS {
             let Some(next) = self.core.borrow_mut().lifo.pop() else {
                 return;
             };
-            next.run();
+            next.run_observed(&self.stats().poll);
         }
         let core = self.core.borrow_mut();
         if let Some(task) = core.lifo.pop() {
@@ -266,6 +273,8 @@ impl WorkerCtx {
         if !driver_free && self.spin_for_work() {
             return None;
         }
+        self.stats().on_park();
+        let _awake = OnUnpark(self.stats());
         let searching = std::mem::take(&mut self.core.borrow_mut().searching);
         let idle = &self.shared.idle;
         idle.transition_to_parked(self.index, searching);
@@ -308,5 +317,14 @@ impl WorkerCtx {
     fn has_local_work(&self) -> bool {
         let core = self.core.borrow();
         !core.lifo.is_empty() || !core.local.is_empty()
+    }
+}
+
+/// Tells the worker's counters it woke, however `park` returns.
+struct OnUnpark<'a>(&'a WorkerStats);
+
+impl Drop for OnUnpark<'_> {
+    fn drop(&mut self) {
+        self.0.on_unpark();
     }
 }

@@ -8,12 +8,14 @@
 //! task it links. Closing the list (loop shutdown) refuses further inserts.
 
 use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc as StdArc;
 
 use crossbeam_utils::CachePadded;
 
+use super::info::{TaskStats, now_stamp};
 use super::raw::{self, LinkedTasks, Notified, Schedule};
-use super::{Task, TaskRef, next_task_id};
+use super::{Task, TaskInfo, TaskRef, next_task_id};
 use crate::loom::{LOOM, Mutex};
 use crate::util::lock;
 
@@ -58,7 +60,8 @@ impl TaskList {
     /// Allocates a task run by `scheduler` and links it here. Returns its
     /// handle, and its first run for the caller to queue; or no run when the
     /// list is closed: the task is then already complete with a "loop
-    /// closed" error.
+    /// closed" error. The caller's caller is the task's spawn site.
+    #[track_caller]
     pub(crate) fn bind<F>(
         &self,
         future: F,
@@ -69,8 +72,9 @@ impl TaskList {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        let stats = TaskStats::new(Location::caller());
         let (join, notified, list_ref) =
-            raw::new_task(future, next_task_id(), name, scheduler, self.owner);
+            raw::new_task(future, next_task_id(), name, scheduler, self.owner, stats);
         let task = Task::new(join);
         let mut shard = lock(self.shard(task.id()));
         if shard.closed {
@@ -124,9 +128,27 @@ impl TaskList {
         tasks
     }
 
-    /// How many tasks are linked.
-    #[cfg(loom)]
+    /// How many tasks are linked: each shard's count, read under its lock.
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).tasks.len()).sum()
+    }
+
+    /// The figures of every linked task, in spawn order. Each shard is
+    /// locked only while its tasks are read; no task is polled or waited for.
+    pub(crate) fn dump(&self) -> Vec<TaskInfo> {
+        let mut tasks = Vec::new();
+        for shard in self.shards.iter() {
+            lock(shard).tasks.linked(&mut tasks);
+        }
+        let now = now_stamp();
+        let mut infos: Vec<TaskInfo> = tasks.iter().map(|task| task.info(now)).collect();
+        infos.sort_by_key(TaskInfo::id);
+        infos
+    }
+
+    /// The figures of the linked task with this id, if there is one.
+    pub(crate) fn info(&self, id: u64) -> Option<TaskInfo> {
+        let task = lock(self.shard(id)).tasks.find(id)?;
+        Some(task.info(now_stamp()))
     }
 }

@@ -60,6 +60,7 @@
 pub(crate) mod context;
 mod done;
 mod error;
+pub(crate) mod info;
 mod join;
 pub(crate) mod list;
 mod raw;
@@ -74,6 +75,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use error::TaskError;
+pub use info::{TaskInfo, TaskState};
 pub use join::{CancelOnDrop, Task};
 pub(crate) use raw::{Notified, Schedule};
 #[allow(deprecated)]
@@ -111,6 +113,27 @@ fn name_of(header: &Header) -> Cow<'_, str> {
         Some(name) => Cow::Borrowed(name),
         None => Cow::Owned(default_name(header.id)),
     }
+}
+
+/// A snapshot of a task's figures, `now` being [`info::now_stamp`].
+fn info_of(header: &Header, now: u64) -> TaskInfo {
+    let state = header.state.load();
+    let state = if state.is_complete() {
+        TaskState::Complete
+    } else if state.is_running() {
+        TaskState::Running
+    } else if state.is_scheduled() {
+        TaskState::Scheduled
+    } else {
+        TaskState::Idle
+    };
+    TaskInfo::read(
+        header.id,
+        name_of(header).into_owned(),
+        state,
+        &header.stats,
+        now,
+    )
 }
 
 /// A reference to a task that does not own its result: what
@@ -157,6 +180,11 @@ impl TaskRef {
     /// True once the task finished because it was cancelled.
     pub fn cancelled(&self) -> bool {
         self.header().is_cancelled()
+    }
+
+    /// The task's spawn site, state and poll figures right now.
+    pub(crate) fn info(&self, now: u64) -> TaskInfo {
+        info_of(self.header(), now)
     }
 
     /// Requests cancellation (see [`Task::cancel`]).

@@ -38,6 +38,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::done::DoneCallbacks;
 use super::error::TaskError;
+use super::info::{PollObserver, TaskStats};
 use super::state::{OnWake, State, ToIdle, ToRunning};
 use super::{Task, TaskRef, context, waker};
 use crate::loom::UnsafeCell;
@@ -70,6 +71,10 @@ pub(crate) struct Header {
     pub(crate) id: u64,
     pub(crate) name: Option<Box<str>>,
     pub(crate) scheduler: StdArc<dyn Schedule>,
+    /// Poll counts and times, and the spawn site (`info.rs`); right after
+    /// the fields every poll reads, so that counting a poll touches no
+    /// other part of the header.
+    pub(crate) stats: TaskStats,
     pub(crate) done_callbacks: DoneCallbacks,
     /// Written by the `Task<T>` handle while JOIN_WAKER is clear; read-only
     /// while it is set, by the handle and by the completer (see rule 5 in
@@ -91,8 +96,9 @@ unsafe impl Sync for Header {}
 
 /// Type-erased operations on a `Cell<F>`.
 struct Vtable {
-    /// Runs the task; consumes the caller's reference.
-    run: unsafe fn(NonNull<Header>),
+    /// Runs the task, telling the observer about the poll; consumes the
+    /// caller's reference.
+    run: unsafe fn(NonNull<Header>, Option<&PollObserver>),
     /// Drops the future in place after `transition_to_shutdown` succeeded and
     /// completes the task as cancelled (or refused); consumes one reference.
     shutdown: unsafe fn(NonNull<Header>, TaskErrorKindHint),
@@ -151,6 +157,7 @@ pub(crate) fn new_task<F>(
     name: Option<Box<str>>,
     scheduler: StdArc<dyn Schedule>,
     owner: u64,
+    stats: TaskStats,
 ) -> (JoinRef<F::Output>, Notified, TaskRef)
 where
     F: Future + Send + 'static,
@@ -164,6 +171,7 @@ where
             name,
             scheduler,
             done_callbacks: DoneCallbacks::new(),
+            stats,
             join_waker: UnsafeCell::new(None),
             owner,
             links: UnsafeCell::new(Links::default()),
@@ -463,11 +471,21 @@ impl Notified {
     }
 
     /// Polls the task once (or drops its future if cancelled).
+    #[cfg(loom)]
     pub(crate) fn run(self) {
+        self.run_with(None);
+    }
+
+    /// Polls the task once, counted (and timed) by a worker's `observer`.
+    pub(crate) fn run_observed(self, observer: &PollObserver) {
+        self.run_with(Some(observer));
+    }
+
+    fn run_with(self, observer: Option<&PollObserver>) {
         let this = ManuallyDrop::new(self);
         // SAFETY: `run` consumes the reference that `this` owns; the vtable
         // belongs to this task.
-        unsafe { (this.header().vtable.run)(this.0) }
+        unsafe { (this.header().vtable.run)(this.0, observer) }
     }
 
     /// Completes a task that could not be linked into a closed live-task
@@ -532,7 +550,7 @@ fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn std::any::Any + Send>> {
 
 /// # Safety
 /// Caller holds one reference, consumed here; `F` is the task's future type.
-unsafe fn run<F>(ptr: NonNull<Header>)
+unsafe fn run<F>(ptr: NonNull<Header>, observer: Option<&PollObserver>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -558,6 +576,7 @@ where
     // SAFETY: the reference we hold outlives this poll.
     let waker = ManuallyDrop::new(unsafe { waker::borrowed(ptr) });
     let mut cx = Context::from_waker(&waker);
+    let start = observer.map(|observer| observer.begin(header.id, &header.stats));
     let polled = {
         let _current = context::enter_task(ptr);
         cell.stage.with_mut(|stage| {
@@ -573,6 +592,13 @@ where
             })
         })
     };
+    if let (Some(observer), Some(start)) = (observer, start) {
+        if let Some(took) = observer.end(start, &header.stats) {
+            // Still RUNNING: the hook sees the task as it was polled.
+            let info = super::info_of(header, super::info::now_stamp());
+            observer.report_slow(&info, took);
+        }
+    }
 
     let outcome = match polled {
         Ok(Poll::Pending) => match header.state.transition_to_idle() {
@@ -914,8 +940,35 @@ impl LinkedTasks {
         }
     }
 
+    /// Pushes a new reference to every linked task, complete or not.
+    pub(crate) fn linked(&self, out: &mut Vec<TaskRef>) {
+        let mut cursor = self.head;
+        while let Some(task) = cursor {
+            // SAFETY: linked tasks are alive (we hold their references), and
+            // their links are only written through `&mut self`.
+            unsafe {
+                out.push(new_ref(task));
+                cursor = self.next(task);
+            }
+        }
+    }
+
+    /// A new reference to the linked task with this id.
+    pub(crate) fn find(&self, id: u64) -> Option<TaskRef> {
+        let mut cursor = self.head;
+        while let Some(task) = cursor {
+            // SAFETY: as in `linked`.
+            unsafe {
+                if header(task).id == id {
+                    return Some(new_ref(task));
+                }
+                cursor = self.next(task);
+            }
+        }
+        None
+    }
+
     /// How many tasks are linked.
-    #[cfg(loom)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

@@ -30,7 +30,9 @@ pub(crate) trait Spawner: Send + Sync + 'static {
 
 /// Allocates a task running `future`, links it into `spawner`'s live-task
 /// list and queues its first run. On a closed loop the task is completed at
-/// once with a "loop closed" error.
+/// once with a "loop closed" error. The caller's caller is the spawn site
+/// the task reports.
+#[track_caller]
 pub(crate) fn spawn_with<F>(
     spawner: StdArc<dyn Spawner>,
     future: F,

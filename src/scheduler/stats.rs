@@ -1,0 +1,145 @@
+//! What each worker counts about itself, for `Handle::metrics`.
+//!
+//! Every worker owns one [`WorkerStats`] on its own cache line. Only that
+//! worker writes it, with Relaxed loads and stores (no read-modify-write,
+//! no line shared with another writer), so counting costs the worker a few
+//! uncontended stores; a snapshot from any thread reads them with Relaxed
+//! loads and may be a poll or a park behind.
+//!
+//! - **polls**: counted in [`PollObserver::begin`] before each poll.
+//! - **steals**: successful steals of part of another worker's queue.
+//! - **parks**: times the worker went to sleep for lack of work, on its
+//!   parker or blocked in the OS poller (`park.rs`): one per `park`.
+//! - **busy time**: time the worker was awake (not parked, not blocked in
+//!   the poller), measured with one clock read when it parks and one when
+//!   it wakes; a snapshot adds the stretch in progress. The tasks a worker
+//!   woke in the poller are polled after it wakes, so they count as busy.
+//! - **poll time**: time inside task polls, when the loop times them (kept
+//!   by the [`PollObserver`]), the poll in progress included.
+//!
+//! Like the task counters, these are `std` atomics under loom too: nothing
+//! is decided from them, so the models have nothing to explore in them.
+
+use std::sync::Arc as StdArc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
+
+use crate::task::info::{PollObserver, PollTiming, now_stamp};
+
+/// Adds `value` to a counter only the calling worker writes.
+#[inline]
+fn bump(counter: &AtomicU64, value: u64) {
+    counter.store(counter.load(Relaxed).wrapping_add(value), Relaxed);
+}
+
+/// One worker's counters.
+pub(crate) struct WorkerStats {
+    pub(crate) poll: PollObserver,
+    steals: AtomicU64,
+    parks: AtomicU64,
+    /// Nanoseconds awake, up to the last park.
+    busy_nanos: AtomicU64,
+    /// Stamp (`now_stamp`) of the last wake-up; zero while parked.
+    awake_since: AtomicU64,
+}
+
+/// A copy of one worker's counters.
+pub(crate) struct WorkerFigures {
+    pub(crate) polls: u64,
+    pub(crate) steals: u64,
+    pub(crate) parks: u64,
+    pub(crate) busy: Duration,
+    pub(crate) poll_time: Option<Duration>,
+    pub(crate) local_queue: usize,
+    pub(crate) parked: bool,
+}
+
+impl WorkerStats {
+    fn new(timing: Option<StdArc<PollTiming>>) -> WorkerStats {
+        WorkerStats {
+            poll: PollObserver::new(timing),
+            steals: AtomicU64::new(0),
+            parks: AtomicU64::new(0),
+            busy_nanos: AtomicU64::new(0),
+            awake_since: AtomicU64::new(now_stamp()),
+        }
+    }
+
+    /// The worker took work from another worker's queue.
+    #[inline]
+    pub(crate) fn on_steal(&self) {
+        bump(&self.steals, 1);
+    }
+
+    /// The worker is about to sleep.
+    pub(crate) fn on_park(&self) {
+        let since = self.awake_since.load(Relaxed);
+        if since != 0 {
+            bump(&self.busy_nanos, now_stamp().saturating_sub(since));
+            self.awake_since.store(0, Relaxed);
+        }
+        bump(&self.parks, 1);
+    }
+
+    /// The worker woke up.
+    pub(crate) fn on_unpark(&self) {
+        self.awake_since.store(now_stamp(), Relaxed);
+    }
+
+    fn figures(&self, local_queue: usize) -> WorkerFigures {
+        // A park between the two loads would count its stretch twice or
+        // not at all: read again until both loads saw the same stretch.
+        let (busy, parked) = loop {
+            let since = self.awake_since.load(Relaxed);
+            let done = self.busy_nanos.load(Relaxed);
+            if self.awake_since.load(Relaxed) != since {
+                continue;
+            }
+            let current = if since == 0 {
+                0
+            } else {
+                now_stamp().saturating_sub(since)
+            };
+            break (Duration::from_nanos(done + current), since == 0);
+        };
+        WorkerFigures {
+            polls: self.poll.polls(),
+            steals: self.steals.load(Relaxed),
+            parks: self.parks.load(Relaxed),
+            busy,
+            poll_time: self.poll.poll_time(),
+            local_queue,
+            parked,
+        }
+    }
+}
+
+/// Every worker's counters, one cache line each.
+pub(crate) struct SchedulerStats {
+    workers: Box<[CachePadded<WorkerStats>]>,
+}
+
+impl SchedulerStats {
+    pub(crate) fn new(workers: usize, timing: Option<StdArc<PollTiming>>) -> SchedulerStats {
+        SchedulerStats {
+            workers: (0..workers)
+                .map(|_| CachePadded::new(WorkerStats::new(timing.clone())))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn worker(&self, index: usize) -> &WorkerStats {
+        &self.workers[index]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// A copy of worker `index`'s counters, with its queue's depth.
+    pub(crate) fn figures(&self, index: usize, local_queue: usize) -> WorkerFigures {
+        self.workers[index].figures(local_queue)
+    }
+}

@@ -1,0 +1,370 @@
+//! What a task tells about itself while it lives: where it was spawned, how
+//! often and how long it was polled ([`TaskStats`], in the task header), the
+//! one-line [`TaskInfo`] that `Handle::dump` lists, and the [`PollObserver`]
+//! through which a worker times the polls it runs and reports slow ones.
+//!
+//! # How the figures are counted
+//!
+//! Only the thread that polls a task writes its figures, and a task is
+//! polled by one thread at a time (rule 1 in `task/mod.rs`), so every write
+//! is a Relaxed load and store of an atomic, never a read-modify-write that
+//! other threads contend on. Readers (`dump`, the slow-poll watchdog) load
+//! them with Relaxed: a figure read during a poll may be one poll behind.
+//!
+//! The counters are plain `std` atomics even under loom: they order nothing
+//! (no thread decides anything from them), so the models have nothing to
+//! explore in them, and leaving them out of loom keeps the models small.
+//!
+//! Poll counts are always kept. Poll times cost two clock reads per poll,
+//! which is a measurable share of a short poll, so they are only taken when
+//! the loop times polls (`Builder::slow_poll_threshold`, `EVLOOP_DEBUG=1`,
+//! or `Builder::time_polls`).
+
+use std::fmt;
+use std::panic::Location;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+/// Nanoseconds since the first time any loop of the process read the clock,
+/// plus one, so that zero can mean "never".
+pub(crate) fn now_stamp() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    u64::try_from(epoch.elapsed().as_nanos())
+        .unwrap_or(u64::MAX - 1)
+        .saturating_add(1)
+}
+
+/// Adds `value` to a counter that only the calling thread writes.
+#[inline]
+fn bump(counter: &AtomicU64, value: u64) {
+    counter.store(counter.load(Relaxed).wrapping_add(value), Relaxed);
+}
+
+/// The figures of one task, kept in its header.
+#[repr(C)]
+pub(crate) struct TaskStats {
+    /// First: the one figure every poll writes.
+    polls: AtomicU64,
+    /// Nanoseconds spent in `poll`, over every timed poll.
+    busy_nanos: AtomicU64,
+    /// Stamp (see [`now_stamp`]) of the start of the last timed poll.
+    poll_started: AtomicU64,
+    /// Stamp of the end of the last timed poll; behind `poll_started`
+    /// while a poll runs.
+    poll_ended: AtomicU64,
+    /// Where the task was spawned (`#[track_caller]` through every spawn).
+    location: &'static Location<'static>,
+}
+
+impl TaskStats {
+    pub(crate) fn new(location: &'static Location<'static>) -> TaskStats {
+        TaskStats {
+            location,
+            polls: AtomicU64::new(0),
+            busy_nanos: AtomicU64::new(0),
+            poll_started: AtomicU64::new(0),
+            poll_ended: AtomicU64::new(0),
+        }
+    }
+}
+
+/// What a task is doing, as [`Handle::dump`](crate::Handle::dump) saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TaskState {
+    /// Waiting for a wake-up (IO, a timer, another task...).
+    Idle,
+    /// Woken and waiting in a run queue for a worker.
+    Scheduled,
+    /// Being polled by a worker right now.
+    Running,
+    /// Finished; about to leave the live-task list.
+    Complete,
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TaskState::Idle => "idle",
+            TaskState::Scheduled => "scheduled",
+            TaskState::Running => "running",
+            TaskState::Complete => "complete",
+        })
+    }
+}
+
+/// One task of a loop, as [`Handle::dump`](crate::Handle::dump) lists it
+/// (asyncio's `all_tasks()` with the stack replaced by the spawn site), and
+/// as the slow-poll hook ([`Builder::on_slow_poll`](crate::Builder::on_slow_poll))
+/// receives it. `Display` writes a one-line summary.
+///
+/// The times (`time_in_poll`, `since_last_poll`) are `None` when the loop
+/// does not time polls: see [`Builder::time_polls`](crate::Builder::time_polls).
+///
+/// # Examples
+///
+/// ```
+/// let lp = evloop::EventLoop::builder().time_polls(true).build().unwrap();
+/// let task = evloop::task::TaskBuilder::new()
+///     .name("sleeper")
+///     .spawn_on(evloop::sleep(std::time::Duration::from_secs(60)), &lp.handle());
+/// let dump = lp.handle().dump();
+/// let info = dump.iter().find(|t| t.name() == "sleeper").unwrap();
+/// assert_eq!(info.location().file(), file!());
+/// println!("{info}"); // e.g. "#1 sleeper  idle  polls 1  busy 12µs  last poll 80µs ago  at src/main.rs:4:6"
+/// task.cancel();
+/// # lp.close();
+/// ```
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) state: TaskState,
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) polls: u64,
+    pub(crate) time_in_poll: Option<Duration>,
+    pub(crate) since_last_poll: Option<Duration>,
+    pub(crate) running_for: Option<Duration>,
+}
+
+impl TaskInfo {
+    /// The task's id (as [`Task::id`](crate::Task::id)).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The task's name (as [`Task::name`](crate::Task::name)).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the task was doing when the snapshot was taken.
+    pub fn state(&self) -> TaskState {
+        self.state
+    }
+
+    /// Where the task was spawned: the caller of `spawn`,
+    /// `Handle::spawn`, `TaskBuilder::spawn`, `run_coroutine_threadsafe`,
+    /// `run_in_executor`, `TaskGroup::spawn`...
+    pub fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+
+    /// How many times the task was polled (started polls, including the
+    /// one in progress).
+    pub fn polls(&self) -> u64 {
+        self.polls
+    }
+
+    /// Total time spent inside the task's `poll`, over the polls that were
+    /// timed; `None` when the loop does not time polls.
+    pub fn time_in_poll(&self) -> Option<Duration> {
+        self.time_in_poll
+    }
+
+    /// Time since the task's last poll returned; zero while a poll runs
+    /// (see [`running_for`](TaskInfo::running_for)), `None` when the loop
+    /// does not time polls or the task was never polled.
+    pub fn since_last_poll(&self) -> Option<Duration> {
+        self.since_last_poll
+    }
+
+    /// How long the poll in progress has been running; `None` when the
+    /// task is not being polled (or the loop does not time polls).
+    pub fn running_for(&self) -> Option<Duration> {
+        self.running_for
+    }
+}
+
+/// Formats a duration briefly: `950ns`, `12µs`, `3.4ms`, `1.25s`.
+pub(crate) struct Brief(pub(crate) Duration);
+
+impl fmt::Display for Brief {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nanos = self.0.as_nanos();
+        if nanos < 1_000 {
+            write!(f, "{nanos}ns")
+        } else if nanos < 1_000_000 {
+            write!(f, "{}µs", nanos / 1_000)
+        } else if nanos < 1_000_000_000 {
+            write!(f, "{:.1}ms", nanos as f64 / 1e6)
+        } else {
+            write!(f, "{:.2}s", self.0.as_secs_f64())
+        }
+    }
+}
+
+impl fmt::Display for TaskInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "#{} {}  {}  polls {}",
+            self.id, self.name, self.state, self.polls
+        )?;
+        if let Some(busy) = self.time_in_poll {
+            write!(f, "  busy {}", Brief(busy))?;
+        }
+        if let Some(running) = self.running_for {
+            write!(f, "  in poll for {}", Brief(running))?;
+        } else if let Some(since) = self.since_last_poll {
+            write!(f, "  last poll {} ago", Brief(since))?;
+        }
+        write!(f, "  at {}", self.location)
+    }
+}
+
+impl TaskInfo {
+    /// Reads a task's figures; `name` and `state` come from the header.
+    pub(crate) fn read(
+        id: u64,
+        name: String,
+        state: TaskState,
+        stats: &TaskStats,
+        now: u64,
+    ) -> TaskInfo {
+        let started = stats.poll_started.load(Relaxed);
+        let ended = stats.poll_ended.load(Relaxed);
+        let timed = started != 0;
+        let in_poll = timed && state == TaskState::Running && started > ended;
+        let nanos = |from: u64| Duration::from_nanos(now.saturating_sub(from));
+        TaskInfo {
+            id,
+            name,
+            state,
+            location: stats.location,
+            polls: stats.polls.load(Relaxed),
+            time_in_poll: timed.then(|| {
+                let done = Duration::from_nanos(stats.busy_nanos.load(Relaxed));
+                if in_poll { done + nanos(started) } else { done }
+            }),
+            since_last_poll: timed.then(|| {
+                if in_poll {
+                    Duration::ZERO
+                } else {
+                    nanos(ended)
+                }
+            }),
+            running_for: in_poll.then(|| nanos(started)),
+        }
+    }
+}
+
+/// Called with a task that was polled for longer than the threshold, and
+/// how long that poll took (see `Builder::on_slow_poll`).
+pub(crate) type SlowPollHook = dyn Fn(&TaskInfo, Duration) + Send + Sync;
+
+/// How a loop times polls: shared by its workers.
+pub(crate) struct PollTiming {
+    /// A poll longer than this is reported; `None`: no reports.
+    pub(crate) slow_poll_threshold: Option<Duration>,
+    pub(crate) on_slow_poll: std::sync::Arc<SlowPollHook>,
+}
+
+/// One worker's view of the polls it runs: counted always, timed when the
+/// loop times polls. Written only by its worker; read by `Handle::metrics`
+/// and by the slow-poll watchdog.
+pub(crate) struct PollObserver {
+    timing: Option<std::sync::Arc<PollTiming>>,
+    polls: AtomicU64,
+    /// Nanoseconds in timed polls that ended.
+    poll_nanos: AtomicU64,
+    /// Stamp of the start of the poll in progress; zero between polls (and
+    /// always, when polls are not timed).
+    current_started: AtomicU64,
+    /// The id of the task being polled (valid while `current_started` is
+    /// not zero).
+    current_task: AtomicU64,
+}
+
+/// What the observer remembers between the start and the end of one poll.
+pub(crate) struct PollStart(u64);
+
+impl PollObserver {
+    pub(crate) fn new(timing: Option<std::sync::Arc<PollTiming>>) -> PollObserver {
+        PollObserver {
+            timing,
+            polls: AtomicU64::new(0),
+            poll_nanos: AtomicU64::new(0),
+            current_started: AtomicU64::new(0),
+            current_task: AtomicU64::new(0),
+        }
+    }
+
+    /// Polls run by this worker so far.
+    pub(crate) fn polls(&self) -> u64 {
+        self.polls.load(Relaxed)
+    }
+
+    /// Time in polls, the one in progress included, when polls are timed.
+    pub(crate) fn poll_time(&self) -> Option<Duration> {
+        self.timing.as_ref()?;
+        // A poll ending between the loads would be counted twice or not at
+        // all: read again until both loads saw the same poll.
+        loop {
+            let started = self.current_started.load(Relaxed);
+            let done = self.poll_nanos.load(Relaxed);
+            if self.current_started.load(Relaxed) == started {
+                let current = if started == 0 {
+                    0
+                } else {
+                    now_stamp().saturating_sub(started)
+                };
+                return Some(Duration::from_nanos(done + current));
+            }
+        }
+    }
+
+    /// The task this worker has been polling since the returned stamp, if
+    /// it is in a poll (and polls are timed).
+    pub(crate) fn current(&self) -> Option<(u64, u64)> {
+        let started = self.current_started.load(Relaxed);
+        let task = self.current_task.load(Relaxed);
+        (started != 0).then_some((task, started))
+    }
+
+    /// Before a poll of the task with `id` and `stats`.
+    #[inline]
+    pub(crate) fn begin(&self, id: u64, stats: &TaskStats) -> PollStart {
+        bump(&self.polls, 1);
+        bump(&stats.polls, 1);
+        if self.timing.is_none() {
+            return PollStart(0);
+        }
+        let now = now_stamp();
+        stats.poll_started.store(now, Relaxed);
+        self.current_task.store(id, Relaxed);
+        self.current_started.store(now, Relaxed);
+        PollStart(now)
+    }
+
+    /// After the poll: adds its time to the task and returns how long it
+    /// took when that exceeds the slow-poll threshold.
+    #[inline]
+    pub(crate) fn end(&self, start: PollStart, stats: &TaskStats) -> Option<Duration> {
+        let timing = self.timing.as_ref()?;
+        let now = now_stamp();
+        let took = now.saturating_sub(start.0);
+        bump(&self.poll_nanos, took);
+        self.current_started.store(0, Relaxed);
+        // `poll_ended` first: a reader in between sees the poll over and
+        // its time not yet added (counted short for a moment), rather than
+        // the poll still running with its time already added (twice).
+        stats.poll_ended.store(now, Relaxed);
+        bump(&stats.busy_nanos, took);
+        let took = Duration::from_nanos(took);
+        timing
+            .slow_poll_threshold
+            .filter(|threshold| took > *threshold)
+            .map(|_| took)
+    }
+
+    /// Reports a slow poll through the loop's hook.
+    pub(crate) fn report_slow(&self, info: &TaskInfo, took: Duration) {
+        if let Some(timing) = &self.timing {
+            // User code: a panic in the hook must not take the worker down.
+            crate::util::contain_panic(|| (timing.on_slow_poll)(info, took));
+        }
+    }
+}
