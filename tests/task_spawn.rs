@@ -113,9 +113,18 @@ fn the_old_task_builder_name_still_spawns_named_tasks() {
 #[test]
 fn the_old_task_module_paths_still_spawn_and_list_tasks() {
     evloop::run(async {
-        let task = evloop::task::spawn(async { evloop::task::current_task().map(|t| t.id()) });
+        // The task waits for the listing, so it is still alive in it.
+        let listed = evloop::sync::Event::new();
+        let task = evloop::task::spawn({
+            let listed = listed.clone();
+            async move {
+                listed.wait().await;
+                evloop::task::current_task().map(|t| t.id())
+            }
+        });
         let id = task.id();
         assert!(evloop::task::all_tasks().iter().any(|t| t.id() == id));
+        listed.set();
         assert_eq!(task.await.unwrap(), Some(id));
     });
 }
