@@ -10,6 +10,8 @@
 //!   [`Runnable`] and when.
 //! - [`Scheduler`] and [`Worker`] are the real work-stealing scheduler and
 //!   its worker loop, for models of spawning, waking and parking.
+//! - [`WakeBatch`] is the reactor's batch of wake-ups, whose worker
+//!   notification waits for the flush.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -206,6 +208,15 @@ impl Scheduler {
     pub fn live_tasks(&self) -> usize {
         self.shared.live_tasks()
     }
+
+    /// Yields to the other threads of the model until `workers` workers
+    /// are registered as sleeping: a model that needs its workers asleep
+    /// gets there without spending a preemption.
+    pub fn wait_until_asleep(&self, workers: usize) {
+        while self.shared.sleeping_workers() < workers {
+            loom::thread::yield_now();
+        }
+    }
 }
 
 impl Worker {
@@ -213,5 +224,22 @@ impl Worker {
     /// down.
     pub fn run(self) {
         scheduler::run_worker(self.shared, self.seed);
+    }
+}
+
+/// A batch of wake-ups on the calling thread, as the reactor opens one
+/// around the tasks it wakes after a poll: a task woken meanwhile is queued
+/// without waking a worker, and [`flush`](WakeBatch::flush) wakes one.
+pub struct WakeBatch(scheduler::WakeBatch);
+
+impl WakeBatch {
+    /// Opens a batch on this thread.
+    pub fn open() -> WakeBatch {
+        WakeBatch(scheduler::WakeBatch::open())
+    }
+
+    /// Closes the batch and notifies each scheduler that received work.
+    pub fn flush(self) {
+        self.0.flush();
     }
 }

@@ -192,6 +192,12 @@ impl Shared {
         while self.injector.steal().is_some() {}
     }
 
+    /// How many workers are registered as sleeping.
+    #[cfg(loom)]
+    pub(crate) fn sleeping_workers(&self) -> usize {
+        self.idle.sleeping()
+    }
+
     /// How many tasks are alive (the models check nothing leaks).
     #[cfg(loom)]
     pub(crate) fn live_tasks(&self) -> usize {
