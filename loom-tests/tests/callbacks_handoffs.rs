@@ -1,7 +1,8 @@
 //! The callbacks' own handoffs: a timed callback's `set_task` racing its
 //! `cancel`, the ready queue's drainer finishing while a callback is
-//! submitted, and a drainer cancelled (its task dropped) while a callback
-//! is submitted, which must start exactly one successor.
+//! submitted, a drainer cancelled (its task dropped) while a callback is
+//! submitted, which must start exactly one successor, and a user's cancel
+//! racing the drainer's run of the callback.
 //!
 //! The queue hook fails a model that ever has two unfinished drainers.
 #![cfg(loom)]
@@ -110,4 +111,28 @@ fn a_cancelled_drainer_is_replaced_once() {
         assert_eq!(*ran.lock().unwrap(), [0, 1], "each ran once, in order");
         assert!(first.started() && second.started());
     });
+}
+
+/// The user cancels a queued callback while the drainer runs it: exactly
+/// one of them wins. A callback that ran was not cancelled, and one whose
+/// cancel succeeded never runs and reads as cancelled.
+#[test]
+fn a_cancel_racing_the_run_of_a_callback_decides_once() {
+    static COVERAGE: Coverage = Coverage::new(&["ran", "cancelled"]);
+    model(|| {
+        let queue = CallSoonQueue::new();
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let (handle, drainer) = submit(&queue, &ran, 0);
+        let drainer = drainer.expect("the first submission starts a drainer");
+        let draining = thread::spawn(move || drainer.drain_all());
+        let cancelled = handle.cancel();
+        draining.join().unwrap();
+
+        let did_run = !ran.lock().unwrap().is_empty();
+        assert_ne!(did_run, cancelled, "the callback ran or was cancelled");
+        assert_eq!(handle.cancelled(), cancelled);
+        assert_eq!(handle.started(), did_run);
+        COVERAGE.reached(if cancelled { "cancelled" } else { "ran" });
+    });
+    COVERAGE.assert_all_reached();
 }
