@@ -7,7 +7,8 @@
 #   scripts/mutants.sh [--cargo-test] [--no-loom] [--logs DIR] [NAME...]
 #
 # --cargo-test also runs the crate's unit and integration tests on each
-# mutant (the "caught by cargo test" column; doc tests are skipped), and
+# mutant (the "caught by cargo test" column, "hang" when they time out;
+# doc tests are skipped), and
 # --no-loom skips the models (for that column alone). --logs keeps each
 # run's output in DIR. NAME picks entries by name. Not part of CI: each
 # mutant rebuilds evloop for the models (incrementally, in
@@ -76,8 +77,13 @@ for name in "${names[@]}"; do
     fi
     cargo=-
     if $cargo_test; then
+        # A planted bug may hang a test: give up after five minutes.
         cargo=no
-        if ! cargo test -q --lib --tests >"$logs/$name.cargo.log" 2>&1; then
+        status=0
+        timeout 300 cargo test -q --lib --tests >"$logs/$name.cargo.log" 2>&1 || status=$?
+        if [ "$status" -eq 124 ]; then
+            cargo=hang
+        elif [ "$status" -ne 0 ]; then
             cargo=yes
         fi
     fi
