@@ -14,6 +14,8 @@
 //!   loop around them, with the models' stand-in for the OS poller (see
 //!   `reactor/poller.rs`): idle workers block in it, and the reactor thread
 //!   ([`ReactorThread`]) drives it when they do not.
+//! - [`WakeBatch`] is the reactor's batch of wake-ups, whose worker
+//!   notification waits for the flush.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -210,6 +212,15 @@ impl Scheduler {
     pub fn live_tasks(&self) -> usize {
         self.shared.live_tasks()
     }
+
+    /// Yields to the other threads of the model until `workers` workers
+    /// are registered as sleeping: a model that needs its workers asleep
+    /// gets there without spending a preemption.
+    pub fn wait_until_asleep(&self, workers: usize) {
+        while self.shared.sleeping_workers() < workers {
+            loom::thread::yield_now();
+        }
+    }
 }
 
 impl Worker {
@@ -316,5 +327,22 @@ impl Future for DueTimer {
         } else {
             std::task::Poll::Pending
         }
+    }
+}
+
+/// A batch of wake-ups on the calling thread, as the reactor opens one
+/// around the tasks it wakes after a poll: a task woken meanwhile is queued
+/// without waking a worker, and [`flush`](WakeBatch::flush) wakes one.
+pub struct WakeBatch(scheduler::WakeBatch);
+
+impl WakeBatch {
+    /// Opens a batch on this thread.
+    pub fn open() -> WakeBatch {
+        WakeBatch(scheduler::WakeBatch::open())
+    }
+
+    /// Closes the batch and notifies each scheduler that received work.
+    pub fn flush(self) {
+        self.0.flush();
     }
 }

@@ -31,6 +31,15 @@ fn cancel_runs_destructors_of_the_future_exactly_once() {
 fn cancelled_task_reads_cancelled_and_cancel_after_done_is_false() {
     let lp = event_loop(1, "cancel2");
     let (tx, rx) = mpsc::channel();
+    // The only worker is held busy, so the cancel cannot complete before
+    // the second request.
+    let (busy_tx, busy_rx) = mpsc::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let blocker = lp.handle().spawn(async move {
+        busy_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+    });
+    busy_rx.recv().unwrap();
     let task = lp.handle().spawn(pending_with(DropCounter::new().guard()));
     task.add_done_callback(move |t| tx.send(t.cancelled()).unwrap());
     assert!(task.cancel());
@@ -38,9 +47,11 @@ fn cancelled_task_reads_cancelled_and_cancel_after_done_is_false() {
         task.cancel(),
         "a second request while cancelling still reports not done"
     );
+    release_tx.send(()).unwrap();
     assert!(rx.recv().unwrap());
     assert!(task.done() && task.cancelled());
     assert!(!task.cancel(), "already done");
+    lp.run_until_complete(blocker).unwrap();
 }
 
 #[test]

@@ -74,7 +74,22 @@ mod imp {
         if builder.preemption_bound.is_none() {
             builder.preemption_bound = Some(preemptions);
         }
-        builder.check(f);
+        let bound = builder.preemption_bound.unwrap_or(preemptions);
+        let executions = Counter::new();
+        builder.check({
+            let executions = executions.clone();
+            move || {
+                executions.increment();
+                f();
+            }
+        });
+        // Shown with `--nocapture`: how much of the space the bound let
+        // loom explore.
+        println!(
+            "{}: {} executions explored, preemption bound {bound}",
+            std::thread::current().name().unwrap_or("model"),
+            executions.get()
+        );
     }
 
     /// Counts events (polls, drops, callback runs) for the model to assert

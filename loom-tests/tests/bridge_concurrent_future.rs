@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use evloop::bridge::loom_hooks::concurrent_future;
 use evloop::ResultTimeoutError;
 use evloop::bridge::Outcome;
+use evloop::bridge::loom_hooks::concurrent_future;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;

@@ -130,13 +130,14 @@ fn cancel_racing_a_wake_of_an_idle_task_queues_it_once() {
             let queue = queue.clone();
             move || {
                 waker.wake();
-                queue.run_all();
+                queue.run_all()
             }
         });
         let canceller = thread::spawn(move || task_ref.cancel());
-        wake_and_run.join().unwrap();
+        let mut runs = wake_and_run.join().unwrap();
         let cancel_returned = canceller.join().unwrap();
-        queue.run_all();
+        runs += queue.run_all();
+        assert_eq!(runs, 1, "the wake and the cancel queued the task once");
 
         let seen = Observed {
             cancel_returned,
@@ -147,4 +148,48 @@ fn cancel_racing_a_wake_of_an_idle_task_queues_it_once() {
         check_outcome(&queue, task, seen, &COVERAGE);
     });
     COVERAGE.assert_all_reached();
+}
+
+/// The task waits for a wake that never comes; cancelling it is the only
+/// thing that queues it again, while a runner looks at the queue. The
+/// cancel alone must get the future dropped.
+#[test]
+fn cancel_of_an_idle_task_with_no_other_wake_drops_its_future() {
+    model(|| {
+        let queue = Arc::new(TaskQueue::new());
+        let waker_out = Arc::new(Mailbox::new());
+        let polls = Counter::new();
+        let future_drops = Counter::new();
+        let output_drops = Counter::new();
+        let output = DropProbe::new(&output_drops);
+        let task = queue.spawn(PendingUntilWoken::new(
+            waker_out.clone(),
+            output,
+            &polls,
+            &future_drops,
+        ));
+        assert_eq!(queue.run_all(), 1);
+        let task_ref = task.task_ref();
+
+        let runner = thread::spawn({
+            let queue = queue.clone();
+            move || queue.run_all()
+        });
+        let canceller = thread::spawn(move || task_ref.cancel());
+        let mut runs = runner.join().unwrap();
+        let cancel_returned = canceller.join().unwrap();
+        runs += queue.run_all();
+        assert!(cancel_returned, "an idle task is not done");
+        assert_eq!(runs, 1, "the cancel queued the task once");
+        drop(waker_out);
+
+        let seen = Observed {
+            cancel_returned,
+            polls,
+            future_drops,
+            output_drops,
+        };
+        static COVERAGE: Coverage = Coverage::new(&["cancelled"]);
+        check_outcome(&queue, task, seen, &COVERAGE);
+    });
 }

@@ -4,14 +4,17 @@
 #![cfg(loom)]
 
 use std::sync::Arc;
+use std::task::Waker;
 
 use evloop::loom_hooks::TaskQueue;
 use evloop_loom_tests::{Counter, Mailbox, PendingUntilWoken, model};
 use loom::thread;
 
-#[test]
-fn wakes_during_a_poll_queue_exactly_one_more_run() {
-    model(|| {
+/// Runs the task's first poll on one thread while another takes its waker
+/// (posted during that poll) and calls `wake` with it. Checks that the task
+/// was queued exactly once more and then completes.
+fn wakes_during_a_poll(wake: fn(Waker)) {
+    model(move || {
         let queue = Arc::new(TaskQueue::new());
         let waker_out = Arc::new(Mailbox::new());
         let polls = Counter::new();
@@ -25,16 +28,12 @@ fn wakes_during_a_poll_queue_exactly_one_more_run() {
 
         let first_run = queue.pop().expect("spawn queues the first run");
         let runner = thread::spawn(move || first_run.run());
-        let waker = thread::spawn(move || {
-            let waker = waker_out.recv();
-            waker.wake_by_ref();
-            waker.wake();
-        });
+        let waker = thread::spawn(move || wake(waker_out.recv()));
         runner.join().unwrap();
         waker.join().unwrap();
 
         assert_eq!(polls.get(), 1);
-        assert_eq!(queue.queued(), 1, "two wakes queue one run");
+        assert_eq!(queue.queued(), 1, "the wakes queue exactly one run");
         assert_eq!(queue.run_all(), 1);
         assert_eq!(polls.get(), 2, "the task was polled exactly once more");
         assert_eq!(future_drops.get(), 1);
@@ -43,4 +42,24 @@ fn wakes_during_a_poll_queue_exactly_one_more_run() {
         drop(task);
         assert_eq!(queue.allocated_tasks(), 0);
     });
+}
+
+#[test]
+fn wakes_during_a_poll_queue_exactly_one_more_run() {
+    wakes_during_a_poll(|waker| {
+        waker.wake_by_ref();
+        waker.wake();
+    });
+}
+
+/// `wake` consumes the waker's reference: while the task runs, that
+/// reference is dropped and SCHEDULED set in one step.
+#[test]
+fn a_wake_by_value_during_a_poll_queues_one_more_run() {
+    wakes_during_a_poll(Waker::wake);
+}
+
+#[test]
+fn a_wake_by_reference_during_a_poll_queues_one_more_run() {
+    wakes_during_a_poll(|waker| waker.wake_by_ref());
 }

@@ -10,10 +10,11 @@
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use crate::loom::{AtomicU8, Ordering};
+use crate::loom::{AtomicU8, Mutex, Ordering};
 use crate::task::Task;
+use crate::util::lock;
 
 const PENDING: u8 = 0;
 const STARTED: u8 = 1;
@@ -77,18 +78,18 @@ impl Slot for NoClosure {
 /// The closure itself. The mutex is never contended (the state's CAS picks
 /// the one thread that touches it); it makes the handoff safe without
 /// `unsafe`.
-struct Closure<F>(crate::loom::Mutex<Option<F>>);
+struct Closure<F>(Mutex<Option<F>>);
 
 impl<F: FnOnce() + Send> Slot for Closure<F> {
     fn call(&self) {
-        let callback = crate::util::lock(&self.0).take();
+        let callback = lock(&self.0).take();
         if let Some(callback) = callback {
             callback();
         }
     }
 
     fn discard(&self) {
-        let callback = crate::util::lock(&self.0).take();
+        let callback = lock(&self.0).take();
         drop(callback);
     }
 }
@@ -126,7 +127,7 @@ impl CallbackHandle {
             inner: Arc::new(Inner {
                 state: AtomicU8::new(PENDING),
                 task: Mutex::new(None),
-                slot: Closure(crate::loom::Mutex::new(Some(callback))),
+                slot: Closure(Mutex::new(Some(callback))),
             }),
         }
     }
@@ -180,23 +181,14 @@ impl CallbackHandle {
             task.cancel();
             return;
         }
-        *self
-            .inner
-            .task
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(task);
+        *lock(&self.inner.task) = Some(task);
         if self.inner.state.load(Ordering::Acquire) == CANCELLED {
             self.cancel_task();
         }
     }
 
     fn cancel_task(&self) {
-        let task = self
-            .inner
-            .task
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let task = lock(&self.inner.task).take();
         if let Some(task) = task {
             task.cancel();
         }

@@ -124,7 +124,7 @@ impl Idle {
     }
 
     /// Number of workers currently registered as sleeping.
-    #[cfg(test)]
+    #[cfg(any(test, loom))]
     pub(crate) fn sleeping(&self) -> usize {
         self.workers - unparked(self.word.load(Ordering::SeqCst))
     }

@@ -254,6 +254,12 @@ impl Shared {
         std::ptr::eq(context::closing(), (self as *const Shared).cast())
     }
 
+    /// How many workers are registered as sleeping.
+    #[cfg(loom)]
+    pub(crate) fn sleeping_workers(&self) -> usize {
+        self.idle.sleeping()
+    }
+
     /// How many tasks are alive (linked in the live-task list).
     pub(crate) fn live_tasks(&self) -> usize {
         self.tasks.len()

@@ -3,16 +3,19 @@
 //!
 //! Used by `run_until_complete` (no deadline) and by a blocking
 //! `ConcurrentFuture::result` after the future was polled (with a
-//! deadline). It parks a real OS thread, which loom does not model, so it
-//! uses `std` directly.
+//! deadline). The flag and the parking go through `crate::loom`, so the
+//! bridge's models check the wake-up handoff; loom has no clock, so under
+//! it a wait with a deadline parks like one without (a model never lets a
+//! deadline pass).
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc as StdArc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
 use std::time::Instant;
+
+use crate::loom::thread::{self, Thread};
+use crate::loom::{AtomicBool, Ordering};
 
 /// Wakes the thread that drives the future. The flag keeps the thread from
 /// polling again after a spurious unpark, and an unpark that races ahead
@@ -23,11 +26,11 @@ struct ThreadWaker {
 }
 
 impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
+    fn wake(self: StdArc<Self>) {
         self.wake_by_ref();
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
+    fn wake_by_ref(self: &StdArc<Self>) {
         if !self.notified.swap(true, Ordering::AcqRel) {
             self.thread.unpark();
         }
@@ -47,7 +50,7 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
 /// `None` then.
 pub(crate) fn block_on_until<F: Future>(future: F, deadline: Option<Instant>) -> Option<F::Output> {
     let mut future = pin!(future);
-    let signal = Arc::new(ThreadWaker {
+    let signal = StdArc::new(ThreadWaker {
         thread: thread::current(),
         notified: AtomicBool::new(true),
     });
@@ -60,17 +63,33 @@ pub(crate) fn block_on_until<F: Future>(future: F, deadline: Option<Instant>) ->
             }
             continue;
         }
-        match deadline {
-            None => thread::park(),
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return None;
-                }
-                thread::park_timeout(left);
-            }
+        if !park_until(deadline) {
+            return None;
         }
     }
+}
+
+/// Parks until an unpark or `deadline`; false once the deadline has passed.
+#[cfg(not(loom))]
+fn park_until(deadline: Option<Instant>) -> bool {
+    match deadline {
+        None => thread::park(),
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            thread::park_timeout(left);
+        }
+    }
+    true
+}
+
+/// Parks until an unpark: loom has no clock, so no deadline passes.
+#[cfg(loom)]
+fn park_until(_deadline: Option<Instant>) -> bool {
+    thread::park();
+    true
 }
 
 #[cfg(all(test, not(loom)))]
