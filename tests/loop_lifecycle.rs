@@ -7,7 +7,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{DropCounter, event_loop, pending_with, threads_named};
+use common::{DropCounter, event_loop, pending_with, threads_left, threads_named};
 use evloop::EventLoop;
 
 #[test]
@@ -34,10 +34,7 @@ fn close_drops_every_pending_future_exactly_once_and_joins_all_threads() {
     rx.recv().unwrap();
     lp.close();
     assert_eq!(drops.count(), 1_000);
-    assert!(
-        threads_named("lcclose-").is_empty(),
-        "no thread left behind"
-    );
+    assert!(threads_left("lcclose-").is_empty(), "no thread left behind");
     for task in tasks {
         assert!(task.done() && task.cancelled());
     }
@@ -53,7 +50,7 @@ fn dropping_the_loop_closes_it() {
         }
     }
     assert_eq!(drops.count(), 10);
-    assert!(threads_named("lcdrop-").is_empty());
+    assert_eq!(threads_left("lcdrop-"), Vec::<String>::new());
 }
 
 #[test]
@@ -287,8 +284,8 @@ fn close_contains_a_panicking_drop_of_a_queued_blocking_job_and_finishes() {
     assert!(running.done() && queued.done());
     // The loop is closed through and through: its workers and reactor are
     // gone, and a new task is refused instead of run.
-    assert_eq!(threads_named("clpanic-worker"), Vec::<String>::new());
-    assert_eq!(threads_named("clpanic-reactor"), Vec::<String>::new());
+    assert_eq!(threads_left("clpanic-worker"), Vec::<String>::new());
+    assert_eq!(threads_left("clpanic-reactor"), Vec::<String>::new());
     let ran = Arc::new(AtomicBool::new(false));
     let task = handle.spawn({
         let ran = ran.clone();

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
 
-use common::{DropCounter, event_loop, pending_with, threads_named};
+use common::{DropCounter, event_loop, pending_with, threads_left, threads_named};
 use evloop::net::TcpListener;
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -228,8 +228,8 @@ fn shutdown_timeout_under_load_is_bounded_drops_every_future_once_and_closes_eve
 
     // Workers and reactor are gone; blocking threads still inside their job
     // finish it once released, then exit.
-    assert_eq!(threads_named("sul-worker"), Vec::<String>::new());
-    assert_eq!(threads_named("sul-reactor"), Vec::<String>::new());
+    assert_eq!(threads_left("sul-worker"), Vec::<String>::new());
+    assert_eq!(threads_left("sul-reactor"), Vec::<String>::new());
     assert_eq!(jobs_finished.load(Ordering::SeqCst), 0);
     gate.open();
     eventually("the blocking threads exit", || {
@@ -271,8 +271,10 @@ fn shutdown_timeout_returns_on_time_when_a_task_blocks_its_worker() {
     );
     // The idle worker and the reactor are joined; the blocked one is left
     // to finish its poll.
-    assert_eq!(threads_named("sulblk-reactor"), Vec::<String>::new());
-    assert_eq!(threads_named("sulblk-worker").len(), 1);
+    assert_eq!(threads_left("sulblk-reactor"), Vec::<String>::new());
+    eventually("only the blocked worker is left", || {
+        threads_named("sulblk-worker").len() == 1
+    });
     gate.open();
     eventually("the blocked worker exits", || {
         threads_named("sulblk-worker").is_empty()

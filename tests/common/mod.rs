@@ -67,6 +67,25 @@ pub fn threads_named(prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// Names of this process's threads starting with `prefix` that are still
+/// listed once the kernel has had time to release joined threads.
+///
+/// `JoinHandle::join` returns when the thread has cleared its thread id,
+/// which the kernel does just before it removes the thread from
+/// `/proc/self/task`; for that short while a joined thread is still
+/// listed. This waits up to ten seconds for the list to empty, so a thread
+/// that was never joined still shows.
+pub fn threads_left(prefix: &str) -> Vec<String> {
+    let start = std::time::Instant::now();
+    loop {
+        let left = threads_named(prefix);
+        if left.is_empty() || start.elapsed() > std::time::Duration::from_secs(10) {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 /// A loop with `workers` workers and threads named after `name`.
 pub fn event_loop(workers: usize, name: &str) -> evloop::EventLoop {
     evloop::EventLoop::builder()
