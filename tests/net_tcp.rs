@@ -428,3 +428,54 @@ fn a_host_name_is_resolved_and_connected_to() {
         assert_eq!(by_string.peer_addr().unwrap().port(), port);
     });
 }
+
+#[test]
+fn short_reads_never_miss_bytes_that_arrive_right_after_them() {
+    // A read that returns less than its buffer forgets the socket's read
+    // readiness. Bytes that arrive between that read and the forgetting
+    // must still wake the reader: a plain thread writes small chunks as
+    // fast as it can, so they land at every point of the reader's cycle.
+    use std::io::Write as _;
+    const TOTAL: usize = 2 << 20;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let writer = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        socket.set_nodelay(true).unwrap();
+        let bytes: Vec<u8> = (0..TOTAL).map(|i| (i % 251) as u8).collect();
+        let mut sent = 0;
+        let mut chunk = 1;
+        while sent < TOTAL {
+            let end = (sent + chunk).min(TOTAL);
+            socket.write_all(&bytes[sent..end]).unwrap();
+            sent = end;
+            chunk = chunk % 97 + 1;
+        }
+    });
+    let received = evloop::run(async move {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let mut received = Vec::with_capacity(TOTAL);
+        let mut buf = vec![0; 4096];
+        let reading = async {
+            loop {
+                match stream.read(&mut buf).await.unwrap() {
+                    0 => break,
+                    n => received.extend_from_slice(&buf[..n]),
+                }
+            }
+        };
+        evloop::wait_for(reading, Duration::from_secs(60))
+            .await
+            .expect("every byte arrives and the end of stream is seen");
+        received
+    });
+    writer.join().unwrap();
+    assert_eq!(received.len(), TOTAL);
+    assert!(
+        received
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == (i % 251) as u8),
+        "bytes arrive in order"
+    );
+}

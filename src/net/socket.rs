@@ -104,8 +104,8 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, |mut source| source.read(buf))
+        let len = buf.len();
+        self.poll_transfer(cx, Direction::Read, len, |mut source| source.read(buf))
     }
 
     /// Polls a read into memory that need not be initialised: on `Ok(n)`
@@ -115,8 +115,8 @@ where
         cx: &mut Context<'_>,
         buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, |source| recv_uninit(source, buf))
+        let len = buf.len();
+        self.poll_transfer(cx, Direction::Read, len, |source| recv_uninit(source, buf))
     }
 
     /// Waits for data and reads it into `buf`.
@@ -126,8 +126,9 @@ where
 
     /// Polls a write of some of `buf`.
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Write, |mut source| source.write(buf))
+        self.poll_transfer(cx, Direction::Write, buf.len(), |mut source| {
+            source.write(buf)
+        })
     }
 
     /// Polls a write of some of `bufs`, in one system call.
@@ -136,9 +137,51 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |mut source| {
+        let len = bufs.iter().map(|buf| buf.len()).sum();
+        self.poll_transfer(cx, Direction::Write, len, |mut source| {
             source.write_vectored(bufs)
         })
+    }
+
+    /// Runs the read or write `op` of up to `len` bytes when `direction`
+    /// is ready, like [`Registration::poll_io`], and also forgets the
+    /// readiness after a short transfer.
+    ///
+    /// The OS poller reports a stream socket edge-triggered: it reports
+    /// again only when new data or new room arrives. A read that returns
+    /// fewer bytes than asked for has emptied the receive buffer, and a
+    /// write that takes fewer than offered has filled the send buffer, so
+    /// the next attempt would only return `WouldBlock`. Clearing the
+    /// readiness now saves that system call, once per request on a
+    /// request/response connection. The clear is the tick-checked one of
+    /// a `WouldBlock`: readiness the reactor reported after `op` ran is
+    /// kept, so no wake-up is lost. A read of zero bytes (end of stream)
+    /// keeps the readiness: every later read returns zero at once.
+    fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        len: usize,
+        mut op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let registration = self.registration();
+        loop {
+            let event = match registration.poll_ready(cx, direction) {
+                Poll::Ready(Ok(event)) => event,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match op(self.source()) {
+                Ok(n) if n > 0 && n < len => {
+                    registration.clear_readiness(event);
+                    return Poll::Ready(Ok(n));
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    registration.clear_readiness(event)
+                }
+                result => return Poll::Ready(result),
+            }
+        }
     }
 
     /// Waits for room and writes some of `buf`.
