@@ -479,3 +479,36 @@ fn short_reads_never_miss_bytes_that_arrive_right_after_them() {
         "bytes arrive in order"
     );
 }
+
+#[test]
+fn data_and_the_end_of_stream_in_one_event_are_both_read() {
+    // The peer's last bytes and its end of stream arrive together; the
+    // read of the bytes is short, and the end of stream must still be
+    // seen by the read after it.
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, closed_rx) = mpsc::channel();
+    let peer = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        socket.write_all(b"last words").unwrap();
+        drop(socket);
+        closed_tx.send(()).unwrap();
+    });
+    evloop::run(async move {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        closed_rx.recv().unwrap();
+        let mut buf = [0; 64];
+        let reads = async {
+            let n = stream.read(&mut buf).await.unwrap();
+            let end = stream.read(&mut buf[n..]).await.unwrap();
+            (n, end)
+        };
+        let (n, end) = evloop::wait_for(reads, Duration::from_secs(30))
+            .await
+            .expect("the end of stream after the last bytes is seen");
+        assert_eq!(&buf[..n], b"last words");
+        assert_eq!(end, 0);
+    });
+    peer.join().unwrap();
+}

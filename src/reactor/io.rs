@@ -16,9 +16,12 @@
 //!   ready; otherwise it stores its waker under the `waiters` lock and checks
 //!   `readiness` again. The reactor sets readiness before taking that lock, so
 //!   either the task sees the readiness or the reactor sees the waker.
-//! - *Clear*: after the operation returned `WouldBlock`, the task clears the
-//!   direction, but only if the tick is still the one it observed: an event
-//!   that arrived in between (a new edge) is not lost.
+//! - *Clear*: after the operation returned `WouldBlock` (or moved fewer
+//!   bytes than asked, which on a stream socket means the same), the task
+//!   clears the direction's "readable" or "writable" bit, but only if the
+//!   tick is still the one it observed: an event that arrived in between (a
+//!   new edge) is not lost. End of stream, a closed write side and errors
+//!   are final and never cleared.
 //! - *Close*: when the source is dropped or the reactor shuts down, the
 //!   `CLOSED` bit is set for good and both waiters are woken; every later
 //!   `poll_ready` returns an error.
@@ -149,8 +152,14 @@ impl ScheduledIo {
     }
 
     /// Forgets the readiness seen in `event`, unless a newer event arrived.
+    ///
+    /// Only "readable" and "writable" are forgotten. End of stream, a
+    /// closed write side and an error are final: the OS poller reports
+    /// them once, and every later operation meets them at once, so a
+    /// read that returned data together with the peer's end of stream
+    /// must still find the end of stream ready.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        let clear = event.bits & !CLOSED;
+        let clear = event.bits & (READABLE | WRITABLE);
         let mut current = self.readiness.load(Ordering::Acquire);
         loop {
             if (current >> TICK_SHIFT) as u32 != event.tick {
@@ -546,6 +555,29 @@ mod tests {
         };
         io.clear_readiness(seen);
         assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
+    }
+
+    #[test]
+    fn clear_keeps_the_end_of_stream_and_errors() {
+        let io = ScheduledIo::default();
+        let (_count, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut wakers = Vec::new();
+        set_ready(
+            &io,
+            1,
+            READABLE | READ_CLOSED | WRITABLE | ERROR,
+            &mut wakers,
+        );
+        for direction in [Direction::Read, Direction::Write] {
+            let Poll::Ready(Ok(seen)) = io.poll_ready(&mut cx, direction) else {
+                panic!("expected readiness");
+            };
+            io.clear_readiness(seen);
+            assert!(io.poll_ready(&mut cx, direction).is_ready());
+        }
+        let left = io.readiness.load(Ordering::Acquire) & READINESS_MASK;
+        assert_eq!(left, READ_CLOSED | ERROR);
     }
 
     #[test]

@@ -110,8 +110,6 @@ pub(crate) struct Shared {
     idle: Idle,
     tasks: TaskList,
     shutdown: AtomicBool,
-    /// The OS poller idle workers sleep in, when the loop has one.
-    driver: Option<StdArc<dyn Driver>>,
     stats: SchedulerStats,
 }
 
@@ -150,7 +148,6 @@ impl Shared {
             idle: Idle::new(workers),
             tasks: TaskList::new(),
             shutdown: AtomicBool::new(false),
-            driver,
             stats: SchedulerStats::new(workers, timing),
         };
         (StdArc::new(shared), seeds)
