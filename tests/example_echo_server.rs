@@ -4,39 +4,10 @@
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Builds the example (with this test's profile) once, and returns its path.
-fn example_binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let test_exe = std::env::current_exe().unwrap();
-        // target/<profile>/deps/<this test>
-        let profile_dir = test_exe.parent().unwrap().parent().unwrap();
-        let target_dir = profile_dir.parent().unwrap();
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args([
-                "build",
-                "--quiet",
-                "--example",
-                "echo_server",
-                "--manifest-path",
-            ])
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().unwrap();
-        assert!(status.success(), "building the echo_server example failed");
-        profile_dir.join("examples").join("echo_server")
-    })
-}
+mod common;
 
 struct Server {
     process: Child,
@@ -46,7 +17,7 @@ struct Server {
 
 impl Server {
     fn start(extra_args: &[&str]) -> Server {
-        let mut process = Command::new(example_binary())
+        let mut process = Command::new(common::example_binary("echo_server", &[]))
             .arg("127.0.0.1:0")
             .args(extra_args)
             .stdout(Stdio::piped())

@@ -112,3 +112,40 @@ pub fn assert_pending_with<F: Future + Unpin>(future: &mut F, waker: &std::task:
     let mut cx = Context::from_waker(waker);
     assert!(Pin::new(future).poll(&mut cx).is_pending());
 }
+
+/// Builds the example `name` once per test binary, with this test's profile
+/// and the given cargo `features`, and returns the path of its executable.
+pub fn example_binary(name: &str, features: &[&str]) -> std::path::PathBuf {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::sync::{Mutex, OnceLock};
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let test_exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<this test>
+    let profile_dir = test_exe.parent().unwrap().parent().unwrap();
+    let target_dir = profile_dir.parent().unwrap();
+    let mut build = std::process::Command::new(env!("CARGO"));
+    build
+        .args(["build", "--quiet", "--example", name, "--manifest-path"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    if !features.is_empty() {
+        build.arg("--features").arg(features.join(","));
+    }
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let status = build.status().unwrap();
+    assert!(status.success(), "building the {name} example failed");
+    let path = profile_dir.join("examples").join(name);
+    built.insert(name.to_owned(), path.clone());
+    path
+}
