@@ -5,7 +5,6 @@
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::time::Duration;
 
 mod common;
 
@@ -59,14 +58,6 @@ fn read_line(stdout: &mut BufReader<ChildStdout>) -> String {
     line
 }
 
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    stream
-}
-
 fn echo(stream: &mut TcpStream, message: &[u8]) {
     stream.write_all(message).unwrap();
     let mut back = vec![0; message.len()];
@@ -77,7 +68,7 @@ fn echo(stream: &mut TcpStream, message: &[u8]) {
 #[test]
 fn sigterm_lets_the_request_in_flight_complete_and_exits_zero() {
     let mut server = Server::start(&[]);
-    let mut client = connect(server.addr);
+    let mut client = common::connect(server.addr);
     echo(&mut client, b"before the signal\n");
 
     server.signal(libc::SIGTERM);
@@ -111,7 +102,7 @@ fn sigint_with_no_connection_exits_zero_at_once() {
 #[test]
 fn a_connection_still_open_at_the_deadline_is_closed() {
     let mut server = Server::start(&["--grace", "0.2"]);
-    let mut idle = connect(server.addr);
+    let mut idle = common::connect(server.addr);
     echo(&mut idle, b"hello\n");
     server.signal(libc::SIGTERM);
     assert!(server.next_line().contains("1 connection(s)"));

@@ -37,14 +37,6 @@ fn request(stream: &mut TcpStream, method: &str, path: &str) -> (String, String)
     (status.trim().to_owned(), String::from_utf8(body).unwrap())
 }
 
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    stream
-}
-
 #[test]
 fn sigterm_lets_the_request_in_progress_finish_and_exits_zero() {
     let mut process = Command::new(common::example_binary("http_server", &["hyper"]))
@@ -64,10 +56,10 @@ fn sigterm_lets_the_request_in_progress_finish_and_exits_zero() {
 
     // A request whose blocking job runs when the signal arrives.
     let in_progress = std::thread::spawn(move || {
-        let mut stream = connect(addr);
+        let mut stream = common::connect(addr);
         request(&mut stream, "GET", "/blocking?ms=500")
     });
-    let mut watcher = connect(addr);
+    let mut watcher = common::connect(addr);
     let start = Instant::now();
     loop {
         let (_, stats) = request(&mut watcher, "GET", "/stats");

@@ -149,3 +149,13 @@ pub fn example_binary(name: &str, features: &[&str]) -> std::path::PathBuf {
     built.insert(name.to_owned(), path.clone());
     path
 }
+
+/// A plain blocking TCP connection to `addr` whose reads give up after a
+/// minute (a hung server fails the test instead of hanging it).
+pub fn connect(addr: std::net::SocketAddr) -> std::net::TcpStream {
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    stream
+}
