@@ -58,13 +58,18 @@ fn main() {
     let settings = measure::settings();
     eprintln!(
         "evloop vs tokio, {} workers each: per workload up to {} warm-up and {} measured \
-         runs (at least {}, then until {:.0} s have passed){}{}",
+         runs (at least {}, then until {:.0} s have passed){}{}{}",
         runtimes::WORKERS,
         settings.warmup,
         settings.iterations,
         settings.min_runs,
         settings.budget.as_secs_f64(),
         if settings.quick { " (quick mode)" } else { "" },
+        if runtimes::count_polls() {
+            ""
+        } else {
+            " (evloop counting off)"
+        },
         settings
             .filter
             .as_ref()

@@ -1,7 +1,8 @@
 //! evloop and tokio behind one trait, so each workload is written once and
 //! both runtimes run exactly the same code around their own calls. This is
 //! also the one place where the two runtimes are built: `WORKERS` worker
-//! threads each, everything else left at its default.
+//! threads each, everything else left at its default (but for evloop's
+//! counting, which `COUNT_POLLS_ENV` can turn off).
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -40,6 +41,16 @@ pub trait Runtime: 'static {
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static;
 }
 
+/// Set to `0` to build evloop's loop with `count_polls(false)`, to see what
+/// its counting costs: run the table with and without (see README.md).
+pub const COUNT_POLLS_ENV: &str = "EVLOOP_BENCH_COUNT_POLLS";
+
+/// Whether evloop's workers count polls (`COUNT_POLLS_ENV`; the default,
+/// what users get, unless it is `0`).
+pub fn count_polls() -> bool {
+    std::env::var(COUNT_POLLS_ENV).map_or(true, |v| v != "0")
+}
+
 /// An evloop loop and a handle to it (cloned once, not per spawn).
 pub struct Evloop {
     event_loop: evloop::EventLoop,
@@ -47,10 +58,12 @@ pub struct Evloop {
 }
 
 impl Evloop {
-    /// A loop with `WORKERS` workers.
+    /// A loop with `WORKERS` workers, counting polls unless
+    /// `COUNT_POLLS_ENV` says `0`.
     pub fn new() -> Evloop {
         let event_loop = evloop::EventLoop::builder()
             .worker_threads(WORKERS)
+            .count_polls(count_polls())
             .build()
             .expect("evloop loop starts");
         let handle = event_loop.handle();

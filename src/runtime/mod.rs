@@ -21,6 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::task::Task;
+use crate::task::info::PollCounting;
 
 pub use builder::Builder;
 pub use context::EnterGuard;
@@ -151,19 +152,14 @@ impl EventLoop {
 
     fn start(config: Builder) -> io::Result<EventLoop> {
         let workers = config.worker_threads;
-        let timing = (config.time_polls || config.slow_poll_threshold.is_some()).then(|| {
-            Arc::new(crate::task::info::PollTiming {
-                slow_poll_threshold: config.slow_poll_threshold,
-                on_slow_poll: config.on_slow_poll.0.clone(),
-            })
-        });
+        let counting = config.poll_counting();
         let reactor = reactor::Reactor::start(&config.thread_name)?;
-        let (scheduler, seeds) = scheduler::Shared::with_timing(
+        let (scheduler, seeds) = scheduler::Shared::with_counting(
             workers,
             Some(reactor.handle().driver()),
-            timing.clone(),
+            counting.clone(),
         );
-        if let Some(timing) = &timing {
+        if let PollCounting::Precise(timing) = &counting {
             watchdog::Watchdog::start(&scheduler, &reactor.handle(), timing);
         }
         let handle = Handle {

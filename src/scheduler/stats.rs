@@ -20,13 +20,12 @@
 //! Like the task counters, these are `std` atomics under loom too: nothing
 //! is decided from them, so the models have nothing to explore in them.
 
-use std::sync::Arc as StdArc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
-use crate::task::info::{PollObserver, PollTiming, now_stamp};
+use crate::task::info::{PollCounting, PollObserver, now_stamp};
 
 /// Adds `value` to a counter only the calling worker writes.
 #[inline]
@@ -36,7 +35,9 @@ fn bump(counter: &AtomicU64, value: u64) {
 
 /// One worker's counters.
 pub(crate) struct WorkerStats {
-    pub(crate) poll: PollObserver,
+    /// False when the loop counts nothing (`Builder::count_polls(false)`).
+    counting: bool,
+    poll: PollObserver,
     steals: AtomicU64,
     parks: AtomicU64,
     /// Nanoseconds awake, up to the last park.
@@ -57,9 +58,14 @@ pub(crate) struct WorkerFigures {
 }
 
 impl WorkerStats {
-    fn new(timing: Option<StdArc<PollTiming>>) -> WorkerStats {
+    fn new(counting: &PollCounting) -> WorkerStats {
+        let precise = match counting {
+            PollCounting::Precise(timing) => Some(timing.clone()),
+            PollCounting::Off | PollCounting::Coarse => None,
+        };
         WorkerStats {
-            poll: PollObserver::new(timing),
+            counting: !matches!(counting, PollCounting::Off),
+            poll: PollObserver::new(precise),
             steals: AtomicU64::new(0),
             parks: AtomicU64::new(0),
             busy_nanos: AtomicU64::new(0),
@@ -67,14 +73,40 @@ impl WorkerStats {
         }
     }
 
+    /// What counts and times this worker's polls; `None` when the loop
+    /// counts nothing.
+    #[inline]
+    pub(crate) fn observer(&self) -> Option<&PollObserver> {
+        self.counting.then_some(&self.poll)
+    }
+
+    /// The task this worker is polling and the stamp its poll started
+    /// at, in the precise mode (see [`PollObserver::current`]).
+    pub(crate) fn poll_in_progress(&self) -> Option<(u64, u64)> {
+        self.poll.current()
+    }
+
+    /// The worker found work after looking for it (stealing, spinning or
+    /// sleeping): see [`PollObserver::restart`].
+    pub(crate) fn on_found_work(&self) {
+        if self.counting {
+            self.poll.restart();
+        }
+    }
+
     /// The worker took work from another worker's queue.
     #[inline]
     pub(crate) fn on_steal(&self) {
-        bump(&self.steals, 1);
+        if self.counting {
+            bump(&self.steals, 1);
+        }
     }
 
     /// The worker is about to sleep.
     pub(crate) fn on_park(&self) {
+        if !self.counting {
+            return;
+        }
         let since = self.awake_since.load(Relaxed);
         if since != 0 {
             bump(&self.busy_nanos, now_stamp().saturating_sub(since));
@@ -85,6 +117,9 @@ impl WorkerStats {
 
     /// The worker woke up.
     pub(crate) fn on_unpark(&self) {
+        if !self.counting {
+            return;
+        }
         self.awake_since.store(now_stamp(), Relaxed);
     }
 
@@ -92,6 +127,9 @@ impl WorkerStats {
         // A park between the two loads would count its stretch twice or
         // not at all: read again until both loads saw the same stretch.
         let (busy, parked) = loop {
+            if !self.counting {
+                break (Duration::ZERO, false);
+            }
             let since = self.awake_since.load(Relaxed);
             let done = self.busy_nanos.load(Relaxed);
             if self.awake_since.load(Relaxed) != since {
@@ -109,7 +147,7 @@ impl WorkerStats {
             steals: self.steals.load(Relaxed),
             parks: self.parks.load(Relaxed),
             busy,
-            poll_time: self.poll.poll_time(),
+            poll_time: self.counting.then(|| self.poll.poll_time()),
             local_queue,
             parked,
         }
@@ -122,10 +160,10 @@ pub(crate) struct SchedulerStats {
 }
 
 impl SchedulerStats {
-    pub(crate) fn new(workers: usize, timing: Option<StdArc<PollTiming>>) -> SchedulerStats {
+    pub(crate) fn new(workers: usize, counting: &PollCounting) -> SchedulerStats {
         SchedulerStats {
             workers: (0..workers)
-                .map(|_| CachePadded::new(WorkerStats::new(timing.clone())))
+                .map(|_| CachePadded::new(WorkerStats::new(counting)))
                 .collect(),
         }
     }

@@ -157,9 +157,19 @@ impl WorkerCtx {
     }
 
     fn run(&self) {
+        // Whether the worker looked for work (stole, spun or slept) since
+        // its last poll; true at first, as nothing was polled yet.
+        let mut looked = true;
         while !self.shared.is_shutdown() {
-            let task = self.next_task().or_else(|| self.steal_work());
-            if let Some(task) = task.or_else(|| self.park()) {
+            let task = self.next_task().or_else(|| {
+                looked = true;
+                self.steal_work().or_else(|| self.park())
+            });
+            if let Some(task) = task {
+                if std::mem::take(&mut looked) {
+                    // The next poll's time starts now, not with the looking.
+                    self.stats().on_found_work();
+                }
                 self.run_task(task);
             }
         }
@@ -227,12 +237,12 @@ impl WorkerCtx {
                 }
             }
         }
-        task.run_observed(&self.stats().poll);
+        task.run_observed(self.stats().observer());
         for _ in 0..MAX_LIFO_POLLS {
             let Some(next) = self.core.borrow_mut().lifo.pop() else {
                 return;
             };
-            next.run_observed(&self.stats().poll);
+            next.run_observed(self.stats().observer());
         }
         let core = self.core.borrow_mut();
         if let Some(task) = core.lifo.pop() {

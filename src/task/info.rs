@@ -22,18 +22,43 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Nanoseconds since the first time any loop of the process read the clock,
-/// plus one, so that zero can mean "never".
+/// A stamp: nanoseconds of the monotonic clock, never zero, so that zero
+/// can mean "never". Comparable between threads, and with [`coarse_stamp`].
+#[cfg(unix)]
+#[inline]
 pub(crate) fn now_stamp() -> u64 {
+    crate::util::sys::monotonic_nanos()
+}
+
+/// A stamp of the same clock as of the kernel's last timer tick: behind
+/// [`now_stamp`] by less than one tick, never ahead of it, and a few times
+/// cheaper to read (see `util::sys::coarse_monotonic_nanos`).
+#[cfg(unix)]
+#[inline]
+pub(crate) fn coarse_stamp() -> u64 {
+    crate::util::sys::coarse_monotonic_nanos()
+}
+
+/// A stamp: nanoseconds since the first time any loop of the process read
+/// the clock, plus one, so that zero can mean "never".
+#[cfg(not(unix))]
+pub(crate) fn now_stamp() -> u64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     let epoch = *EPOCH.get_or_init(Instant::now);
     u64::try_from(epoch.elapsed().as_nanos())
         .unwrap_or(u64::MAX - 1)
         .saturating_add(1)
+}
+
+/// Without a coarse clock, the precise one.
+#[cfg(not(unix))]
+pub(crate) fn coarse_stamp() -> u64 {
+    now_stamp()
 }
 
 /// Adds `value` to a counter that only the calling thread writes.
@@ -227,7 +252,10 @@ impl TaskInfo {
         let started = stats.poll_started.load(Relaxed);
         let ended = stats.poll_ended.load(Relaxed);
         let timed = started != 0;
-        let in_poll = timed && state == TaskState::Running && started > ended;
+        // Equal stamps are common with the coarse clock (a poll within one
+        // tick): a running task is in its poll unless the poll ended
+        // after it started.
+        let in_poll = timed && state == TaskState::Running && started >= ended;
         let nanos = |from: u64| Duration::from_nanos(now.saturating_sub(from));
         TaskInfo {
             id,
@@ -255,40 +283,57 @@ impl TaskInfo {
 /// how long that poll took (see `Builder::on_slow_poll`).
 pub(crate) type SlowPollHook = dyn Fn(&TaskInfo, Duration) + Send + Sync;
 
-/// How a loop times polls: shared by its workers.
+/// The precise mode's settings, shared by a loop's workers.
 pub(crate) struct PollTiming {
     /// A poll longer than this is reported; `None`: no reports.
     pub(crate) slow_poll_threshold: Option<Duration>,
     pub(crate) on_slow_poll: std::sync::Arc<SlowPollHook>,
 }
 
-/// One worker's view of the polls it runs: counted always, timed when the
-/// loop times polls. Written only by its worker; read by `Handle::metrics`
-/// and by the slow-poll watchdog.
+/// What a loop's workers count about each poll (chosen by its `Builder`).
+#[derive(Clone)]
+pub(crate) enum PollCounting {
+    /// Nothing per poll (`Builder::count_polls(false)`).
+    Off,
+    /// Counts, and one clock read per poll (the default).
+    Coarse,
+    /// Counts, and two clock reads per poll (`Builder::time_polls`, or a
+    /// slow-poll threshold).
+    Precise(std::sync::Arc<PollTiming>),
+}
+
+/// One worker's view of the polls it runs. Written only by its worker;
+/// read by `Handle::metrics` and by the slow-poll watchdog.
 pub(crate) struct PollObserver {
-    timing: Option<std::sync::Arc<PollTiming>>,
+    /// `Some` in the precise mode.
+    precise: Option<std::sync::Arc<PollTiming>>,
     polls: AtomicU64,
-    /// Nanoseconds in timed polls that ended.
+    /// Nanoseconds in polls that ended.
     poll_nanos: AtomicU64,
-    /// Stamp of the start of the poll in progress; zero between polls (and
-    /// always, when polls are not timed).
+    /// Stamp of the start of the poll in progress; zero between polls.
     current_started: AtomicU64,
-    /// The id of the task being polled (valid while `current_started` is
-    /// not zero).
+    /// The id of the task being polled, in the precise mode (valid while
+    /// `current_started` is not zero).
     current_task: AtomicU64,
+    /// Chained mode: the stamp the next poll starts at, the end of the
+    /// last poll or the instant the worker found work after looking for it.
+    next_start: AtomicU64,
 }
 
 /// What the observer remembers between the start and the end of one poll.
 pub(crate) struct PollStart(u64);
 
 impl PollObserver {
-    pub(crate) fn new(timing: Option<std::sync::Arc<PollTiming>>) -> PollObserver {
+    /// An observer for the chained mode, or the precise mode when
+    /// `precise` is given.
+    pub(crate) fn new(precise: Option<std::sync::Arc<PollTiming>>) -> PollObserver {
         PollObserver {
-            timing,
+            precise,
             polls: AtomicU64::new(0),
             poll_nanos: AtomicU64::new(0),
             current_started: AtomicU64::new(0),
             current_task: AtomicU64::new(0),
+            next_start: AtomicU64::new(coarse_stamp()),
         }
     }
 
@@ -297,9 +342,8 @@ impl PollObserver {
         self.polls.load(Relaxed)
     }
 
-    /// Time in polls, the one in progress included, when polls are timed.
-    pub(crate) fn poll_time(&self) -> Option<Duration> {
-        self.timing.as_ref()?;
+    /// Time in polls, the one in progress included.
+    pub(crate) fn poll_time(&self) -> Duration {
         // A poll ending between the loads would be counted twice or not at
         // all: read again until both loads saw the same poll.
         loop {
@@ -311,17 +355,27 @@ impl PollObserver {
                 } else {
                     now_stamp().saturating_sub(started)
                 };
-                return Some(Duration::from_nanos(done + current));
+                return Duration::from_nanos(done + current);
             }
         }
     }
 
     /// The task this worker has been polling since the returned stamp, if
-    /// it is in a poll (and polls are timed).
+    /// it is in a poll; only in the precise mode (the watchdog's).
     pub(crate) fn current(&self) -> Option<(u64, u64)> {
+        self.precise.as_ref()?;
         let started = self.current_started.load(Relaxed);
         let task = self.current_task.load(Relaxed);
         (started != 0).then_some((task, started))
+    }
+
+    /// The worker looked for work (stole, spun, slept) since its last
+    /// poll: in the chained mode, the next poll starts now, not at the end
+    /// of the last one.
+    pub(crate) fn restart(&self) {
+        if self.precise.is_none() {
+            self.next_start.store(coarse_stamp(), Relaxed);
+        }
     }
 
     /// Before a poll of the task with `id` and `stats`.
@@ -329,40 +383,43 @@ impl PollObserver {
     pub(crate) fn begin(&self, id: u64, stats: &TaskStats) -> PollStart {
         bump(&self.polls, 1);
         bump(&stats.polls, 1);
-        if self.timing.is_none() {
-            return PollStart(0);
-        }
-        let now = now_stamp();
-        stats.poll_started.store(now, Relaxed);
-        self.current_task.store(id, Relaxed);
-        self.current_started.store(now, Relaxed);
-        PollStart(now)
+        let start = if self.precise.is_some() {
+            self.current_task.store(id, Relaxed);
+            now_stamp()
+        } else {
+            self.next_start.load(Relaxed)
+        };
+        stats.poll_started.store(start, Relaxed);
+        self.current_started.store(start, Relaxed);
+        PollStart(start)
     }
 
-    /// After the poll: adds its time to the task and returns how long it
-    /// took when that exceeds the slow-poll threshold.
+    /// After the poll: adds its time to the worker and the task, and
+    /// returns how long it took when that exceeds the slow-poll threshold.
     #[inline]
     pub(crate) fn end(&self, start: PollStart, stats: &TaskStats) -> Option<Duration> {
-        let timing = self.timing.as_ref()?;
-        let now = now_stamp();
+        let now = if self.precise.is_some() {
+            now_stamp()
+        } else {
+            coarse_stamp()
+        };
         let took = now.saturating_sub(start.0);
         bump(&self.poll_nanos, took);
         self.current_started.store(0, Relaxed);
+        self.next_start.store(now, Relaxed);
         // `poll_ended` first: a reader in between sees the poll over and
         // its time not yet added (counted short for a moment), rather than
         // the poll still running with its time already added (twice).
         stats.poll_ended.store(now, Relaxed);
         bump(&stats.busy_nanos, took);
+        let threshold = self.precise.as_ref()?.slow_poll_threshold?;
         let took = Duration::from_nanos(took);
-        timing
-            .slow_poll_threshold
-            .filter(|threshold| took > *threshold)
-            .map(|_| took)
+        (took > threshold).then_some(took)
     }
 
     /// Reports a slow poll through the loop's hook.
     pub(crate) fn report_slow(&self, info: &TaskInfo, took: Duration) {
-        if let Some(timing) = &self.timing {
+        if let Some(timing) = &self.precise {
             // User code: a panic in the hook must not take the worker down.
             crate::util::contain_panic(|| (timing.on_slow_poll)(info, took));
         }
