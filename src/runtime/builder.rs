@@ -119,8 +119,9 @@ impl Builder {
     /// polls (default: on). This is what [`Handle::metrics`]'s per-worker
     /// counters and [`Handle::dump`]'s poll counts and times are made of;
     /// see [`TaskInfo`] for how each is counted. Counting costs a worker a
-    /// few stores of its own and one clock read per poll (see
-    /// `benches/README.md` for what that comes to).
+    /// few stores to its own cache lines and one read of the kernel's
+    /// coarse clock per poll: about 2% of a loop of empty polls, less of
+    /// any real one (`benches/README.md` says how it is measured).
     ///
     /// Off, workers count nothing: [`WorkerMetrics`](crate::WorkerMetrics)'
     /// `polls`, `steals`, `parks` and `busy` stay zero and its `poll_time`
@@ -145,16 +146,18 @@ impl Builder {
         self
     }
 
-    /// Times every poll on its own, with a clock read when it starts and
-    /// one when it ends (default: off, or on with a slow-poll threshold).
+    /// Times every poll on its own, with a read of the precise clock when
+    /// it starts and one when it ends (default: off, or on with a
+    /// slow-poll threshold).
     ///
-    /// Without it, a worker reads the clock once per poll, when the poll
-    /// returns, and takes the end of one poll as the start of the next;
-    /// so each poll is timed with at most the worker's own bookkeeping
-    /// between the two polls added to it, never less than it took (see
-    /// [`TaskInfo`] for the exact error). With it, each poll is timed
-    /// from its first instruction to its last, at the cost of a second
-    /// clock read per poll.
+    /// Without it, a worker times polls with one read of the kernel's
+    /// coarse clock per poll, when the poll returns, and takes the end of
+    /// one poll as the start of the next: each poll's time is then right to
+    /// within one tick of that clock (1 to 10 ms, 4 ms on most Linux
+    /// kernels), and a task's total over many short polls right on average
+    /// (see [`TaskInfo`]). With it, each poll's time is exact and leaves
+    /// out the worker's own work between polls, at the cost of two precise
+    /// clock reads per poll (20-30 ns each, as much as a short poll takes).
     ///
     /// ```
     /// let lp = evloop::EventLoop::builder().time_polls(true).build().unwrap();

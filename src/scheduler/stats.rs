@@ -14,8 +14,16 @@
 //!   the poller), measured with one clock read when it parks and one when
 //!   it wakes; a snapshot adds the stretch in progress. The tasks a worker
 //!   woke in the poller are polled after it wakes, so they count as busy.
-//! - **poll time**: time inside task polls, when the loop times them (kept
-//!   by the [`PollObserver`]), the poll in progress included.
+//! - **poll time**: time inside task polls, the poll in progress included,
+//!   kept by the [`PollObserver`] with one coarse clock read per poll, or
+//!   two precise ones in the precise mode (`task/info.rs` says how, and
+//!   what the error is).
+//! - **local queue depth** (not counted here: read from the queues when a
+//!   snapshot is taken): the local queue's length plus the LIFO slot's.
+//!
+//! With `Builder::count_polls(false)` nothing here is written: the worker
+//! polls without an observer and skips the counters of steals and parks
+//! and the clock reads of its busy time.
 //!
 //! Like the task counters, these are `std` atomics under loom too: nothing
 //! is decided from them, so the models have nothing to explore in them.

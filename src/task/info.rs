@@ -1,7 +1,8 @@
 //! What a task tells about itself while it lives: where it was spawned, how
 //! often and how long it was polled ([`TaskStats`], in the task header), the
 //! one-line [`TaskInfo`] that `Handle::dump` lists, and the [`PollObserver`]
-//! through which a worker times the polls it runs and reports slow ones.
+//! through which a worker counts and times the polls it runs and reports
+//! slow ones.
 //!
 //! # How the figures are counted
 //!
@@ -15,10 +16,38 @@
 //! (no thread decides anything from them), so the models have nothing to
 //! explore in them, and leaving them out of loom keeps the models small.
 //!
-//! Poll counts are always kept. Poll times cost two clock reads per poll,
-//! which is a measurable share of a short poll, so they are only taken when
-//! the loop times polls (`Builder::slow_poll_threshold`, `EVLOOP_DEBUG=1`,
-//! or `Builder::time_polls`).
+//! A poll is counted before it starts. How it is timed depends on the mode
+//! the loop's `Builder` chose ([`PollCounting`]):
+//!
+//! - **Coarse (the default): one read of the coarse clock per poll.** The
+//!   worker reads the kernel's coarse monotonic clock (`CLOCK_MONOTONIC_COARSE`:
+//!   the time of the last timer tick, 1 to 10 ms apart depending on the
+//!   kernel's `HZ`, 4 ms on most distributions) when a poll returns, and
+//!   that stamp is both the end of this poll and the start of the next one
+//!   on the same worker. When the worker had to look for work before a poll
+//!   (steal, spin, sleep), it reads the clock again once it found some, so
+//!   the looking is not counted. A coarse read costs a few nanoseconds and
+//!   no pipeline stall; a precise one (`rdtsc` behind a fence) costs 20-30
+//!   ns, as much as a whole short poll.
+//!
+//!   Error: each stamp is late by less than one tick, so a poll of true
+//!   length `d` counts as more than `d - tick` and less than `d + tick`,
+//!   plus the worker's own bookkeeping since the previous poll returned
+//!   (finishing that task: waking its waiter, running its done callbacks,
+//!   dropping its future; and taking this one from a queue), which is
+//!   counted to this poll. Short polls mostly count zero and now and then
+//!   one tick: summed over many polls that is the true time on average (a
+//!   tick lands in a poll as often as the poll is long), as a sampling
+//!   profiler's would be. Over one worker's polls between two looks for
+//!   work the stamps chain, so the sum is exact to within one tick. A
+//!   task's time since its last poll is late by less than one tick.
+//! - **Precise (`Builder::time_polls`, or a slow-poll threshold): two reads
+//!   of the precise clock per poll**, one before and one after, so each
+//!   poll's time is exact to the clock's resolution, and counts nothing of
+//!   the worker's own work. The slow-poll report needs it: it must name
+//!   the poll that was slow and no other.
+//! - **Off (`Builder::count_polls(false)`)**: nothing is counted or timed;
+//!   the worker runs its tasks without an observer.
 
 use std::fmt;
 use std::panic::Location;
@@ -125,13 +154,22 @@ impl fmt::Display for TaskState {
 /// as the slow-poll hook ([`Builder::on_slow_poll`](crate::Builder::on_slow_poll))
 /// receives it. `Display` writes a one-line summary.
 ///
-/// The times (`time_in_poll`, `since_last_poll`) are `None` when the loop
-/// does not time polls: see [`Builder::time_polls`](crate::Builder::time_polls).
+/// How the figures are counted: the poll count before each poll starts;
+/// the times with one read of the kernel's coarse clock per poll, where
+/// the end of one poll on a worker is the start of the next. So each
+/// poll's time is right to within one tick of that clock (1 to 10 ms, 4 ms
+/// on most Linux kernels), never short by a whole tick, and a task's total
+/// over many short polls is right on average, as a sampling profiler's
+/// would be (a poll shorter than a tick mostly counts zero, now and then
+/// one tick). [`Builder::time_polls`](crate::Builder::time_polls) times
+/// each poll exactly, with two reads of the precise clock per poll; with
+/// [`Builder::count_polls(false)`](crate::Builder::count_polls) nothing is
+/// counted: zero polls, and the times are `None`.
 ///
 /// # Examples
 ///
 /// ```
-/// let lp = evloop::EventLoop::builder().time_polls(true).build().unwrap();
+/// let lp = evloop::EventLoop::new().unwrap();
 /// let task = evloop::task::TaskBuilder::new()
 ///     .name("sleeper")
 ///     .spawn_on(evloop::sleep(std::time::Duration::from_secs(60)), &lp.handle());
@@ -183,21 +221,27 @@ impl TaskInfo {
         self.polls
     }
 
-    /// Total time spent inside the task's `poll`, over the polls that were
-    /// timed; `None` when the loop does not time polls.
+    /// Total time spent inside the task's `poll`, the poll in progress
+    /// included: to within a tick of the coarse clock per poll by default,
+    /// exact with [`Builder::time_polls`](crate::Builder::time_polls) (see
+    /// [`TaskInfo`]). `None` before the first poll, and when the loop does
+    /// not [count polls](crate::Builder::count_polls).
     pub fn time_in_poll(&self) -> Option<Duration> {
         self.time_in_poll
     }
 
     /// Time since the task's last poll returned; zero while a poll runs
-    /// (see [`running_for`](TaskInfo::running_for)), `None` when the loop
-    /// does not time polls or the task was never polled.
+    /// (see [`running_for`](TaskInfo::running_for)). By default the poll's
+    /// end is read from the coarse clock, so this is long by less than one
+    /// of its ticks. `None` when the task was never polled, or the loop
+    /// does not [count polls](crate::Builder::count_polls).
     pub fn since_last_poll(&self) -> Option<Duration> {
         self.since_last_poll
     }
 
-    /// How long the poll in progress has been running; `None` when the
-    /// task is not being polled (or the loop does not time polls).
+    /// How long the poll in progress has been running (counted as
+    /// [`time_in_poll`](TaskInfo::time_in_poll) counts it); `None` when
+    /// the task is not being polled, or the loop does not count polls.
     pub fn running_for(&self) -> Option<Duration> {
         self.running_for
     }
@@ -404,14 +448,17 @@ impl PollObserver {
             coarse_stamp()
         };
         let took = now.saturating_sub(start.0);
-        bump(&self.poll_nanos, took);
         self.current_started.store(0, Relaxed);
         self.next_start.store(now, Relaxed);
         // `poll_ended` first: a reader in between sees the poll over and
         // its time not yet added (counted short for a moment), rather than
         // the poll still running with its time already added (twice).
         stats.poll_ended.store(now, Relaxed);
-        bump(&stats.busy_nanos, took);
+        // Zero for most short polls on the coarse clock: nothing to add.
+        if took != 0 {
+            bump(&self.poll_nanos, took);
+            bump(&stats.busy_nanos, took);
+        }
         let threshold = self.precise.as_ref()?.slow_poll_threshold?;
         let took = Duration::from_nanos(took);
         (took > threshold).then_some(took)
