@@ -94,14 +94,6 @@ impl WorkerStats {
         self.poll.current()
     }
 
-    /// The worker found work after looking for it (stealing, spinning or
-    /// sleeping): see [`PollObserver::restart`].
-    pub(crate) fn on_found_work(&self) {
-        if self.counting {
-            self.poll.restart();
-        }
-    }
-
     /// The worker took work from another worker's queue.
     #[inline]
     pub(crate) fn on_steal(&self) {
@@ -129,6 +121,8 @@ impl WorkerStats {
             return;
         }
         self.awake_since.store(now_stamp(), Relaxed);
+        // The time asleep is nobody's poll.
+        self.poll.restart();
     }
 
     fn figures(&self, local_queue: usize) -> WorkerFigures {

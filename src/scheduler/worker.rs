@@ -157,19 +157,9 @@ impl WorkerCtx {
     }
 
     fn run(&self) {
-        // Whether the worker looked for work (stole, spun or slept) since
-        // its last poll; true at first, as nothing was polled yet.
-        let mut looked = true;
         while !self.shared.is_shutdown() {
-            let task = self.next_task().or_else(|| {
-                looked = true;
-                self.steal_work().or_else(|| self.park())
-            });
-            if let Some(task) = task {
-                if std::mem::take(&mut looked) {
-                    // The next poll's time starts now, not with the looking.
-                    self.stats().on_found_work();
-                }
+            let task = self.next_task().or_else(|| self.steal_work());
+            if let Some(task) = task.or_else(|| self.park()) {
                 self.run_task(task);
             }
         }

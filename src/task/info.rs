@@ -24,18 +24,18 @@
 //!   the time of the last timer tick, 1 to 10 ms apart depending on the
 //!   kernel's `HZ`, 4 ms on most distributions) when a poll returns, and
 //!   that stamp is both the end of this poll and the start of the next one
-//!   on the same worker. When the worker had to look for work before a poll
-//!   (steal, spin, sleep), it reads the clock again once it found some, so
-//!   the looking is not counted. A coarse read costs a few nanoseconds and
-//!   no pipeline stall; a precise one (`rdtsc` behind a fence) costs 20-30
-//!   ns, as much as a whole short poll.
+//!   on the same worker. When the worker wakes from a sleep it reads the
+//!   clock again, so the sleep is nobody's poll. A coarse read costs a few
+//!   nanoseconds and no pipeline stall; a precise one (`rdtsc` behind a
+//!   fence) costs 20-30 ns, as much as a whole short poll.
 //!
 //!   Error: each stamp is late by less than one tick, so a poll of true
 //!   length `d` counts as more than `d - tick` and less than `d + tick`,
-//!   plus the worker's own bookkeeping since the previous poll returned
-//!   (finishing that task: waking its waiter, running its done callbacks,
-//!   dropping its future; and taking this one from a queue), which is
-//!   counted to this poll. Short polls mostly count zero and now and then
+//!   plus the worker's own work since the previous poll returned, which is
+//!   counted to this poll: finishing that task (waking its waiter, running
+//!   its done callbacks, dropping its future), taking this one from a
+//!   queue or stealing it, and spinning for work (at most 50 µs) when it
+//!   found some that way instead of going to sleep. Short polls mostly count zero and now and then
 //!   one tick: summed over many polls that is the true time on average (a
 //!   tick lands in a poll as often as the poll is long), as a sampling
 //!   profiler's would be. Over one worker's polls between two looks for
@@ -359,8 +359,8 @@ pub(crate) struct PollObserver {
     /// The id of the task being polled, in the precise mode (valid while
     /// `current_started` is not zero).
     current_task: AtomicU64,
-    /// Chained mode: the stamp the next poll starts at, the end of the
-    /// last poll or the instant the worker found work after looking for it.
+    /// Coarse mode: the stamp the next poll starts at, the end of the
+    /// last poll or the instant the worker last woke.
     next_start: AtomicU64,
 }
 
@@ -413,9 +413,10 @@ impl PollObserver {
         (started != 0).then_some((task, started))
     }
 
-    /// The worker looked for work (stole, spun, slept) since its last
-    /// poll: in the chained mode, the next poll starts now, not at the end
-    /// of the last one.
+    /// The worker woke from a sleep: in the coarse mode, the next poll
+    /// starts now, not at the end of the last one. (Looking for work
+    /// without sleeping, a steal or a spin of at most 50 µs, is counted to
+    /// the next poll: far less than a tick of the coarse clock.)
     pub(crate) fn restart(&self) {
         if self.precise.is_none() {
             self.next_start.store(coarse_stamp(), Relaxed);
