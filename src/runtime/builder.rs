@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::EventLoop;
 use crate::task::TaskInfo;
-use crate::task::info::{PollCounting, PollTiming, SlowPollHook};
+use crate::task::info::{CoarseClock, PollCounting, PollTiming, SlowPollHook};
 
 /// The slow-poll threshold that `EVLOOP_DEBUG=1` sets (asyncio's
 /// `slow_callback_duration` in debug mode).
@@ -153,8 +153,8 @@ impl Builder {
     /// Without it, a worker times polls with one read of the kernel's
     /// coarse clock per poll, when the poll returns, and takes the end of
     /// one poll as the start of the next: each poll's time is then right to
-    /// within one tick of that clock (1 to 10 ms, 4 ms on most Linux
-    /// kernels), and a task's total over many short polls right on average
+    /// within one tick of that clock (1 to 10 ms, depending on the
+    /// kernel), and a task's total over many short polls right on average
     /// (see [`TaskInfo`]). With it, each poll's time is exact and leaves
     /// out the worker's own work between polls, at the cost of two precise
     /// clock reads per poll (20-30 ns each, as much as a short poll takes).
@@ -241,7 +241,7 @@ impl Builder {
                 on_slow_poll: self.on_slow_poll.0.clone(),
             }))
         } else if self.count_polls {
-            PollCounting::Coarse
+            PollCounting::Coarse(Arc::new(CoarseClock::new()))
         } else {
             PollCounting::Off
         }

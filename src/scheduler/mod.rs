@@ -123,7 +123,7 @@ impl Shared {
         workers: usize,
         driver: Option<StdArc<dyn Driver>>,
     ) -> (StdArc<Shared>, Vec<WorkerSeed>) {
-        Shared::with_counting(workers, driver, PollCounting::Coarse)
+        Shared::with_counting(workers, driver, PollCounting::Off)
     }
 
     /// A scheduler whose idle workers sleep in `driver`, when there is one,
@@ -273,6 +273,11 @@ impl Shared {
                 self.stats.figures(i, depth)
             })
             .collect()
+    }
+
+    /// Whether any worker is awake (for the loop's coarse clock thread).
+    pub(crate) fn any_worker_awake(&self) -> bool {
+        self.stats.any_awake()
     }
 
     /// Tasks waiting in the global injector.

@@ -28,7 +28,7 @@
 //! Like the task counters, these are `std` atomics under loom too: nothing
 //! is decided from them, so the models have nothing to explore in them.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
@@ -67,13 +67,9 @@ pub(crate) struct WorkerFigures {
 
 impl WorkerStats {
     fn new(counting: &PollCounting) -> WorkerStats {
-        let precise = match counting {
-            PollCounting::Precise(timing) => Some(timing.clone()),
-            PollCounting::Off | PollCounting::Coarse => None,
-        };
         WorkerStats {
             counting: !matches!(counting, PollCounting::Off),
-            poll: PollObserver::new(precise),
+            poll: PollObserver::new(counting),
             steals: AtomicU64::new(0),
             parks: AtomicU64::new(0),
             busy_nanos: AtomicU64::new(0),
@@ -120,9 +116,17 @@ impl WorkerStats {
         if !self.counting {
             return;
         }
-        self.awake_since.store(now_stamp(), Relaxed);
+        let now = now_stamp();
+        // SeqCst: the loop's clock thread may be going to sleep for want
+        // of an awake worker (see `CoarseClock`).
+        self.awake_since.store(now, SeqCst);
         // The time asleep is nobody's poll.
-        self.poll.restart();
+        self.poll.woke(now);
+    }
+
+    /// Whether the worker is awake (SeqCst: see `CoarseClock`).
+    fn is_awake(&self) -> bool {
+        self.awake_since.load(SeqCst) != 0
     }
 
     fn figures(&self, local_queue: usize) -> WorkerFigures {
@@ -176,6 +180,12 @@ impl SchedulerStats {
 
     pub(crate) fn len(&self) -> usize {
         self.workers.len()
+    }
+
+    /// Whether any worker is awake, for the loop's clock thread (which
+    /// sleeps while none is: see `CoarseClock`).
+    pub(crate) fn any_awake(&self) -> bool {
+        self.workers.iter().any(|worker| worker.is_awake())
     }
 
     /// A copy of worker `index`'s counters, with its queue's depth.

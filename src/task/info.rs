@@ -20,11 +20,11 @@
 //! the loop's `Builder` chose ([`PollCounting`]):
 //!
 //! - **Coarse (the default): one read of the coarse clock per poll.** The
-//!   worker reads the kernel's coarse monotonic clock (`CLOCK_MONOTONIC_COARSE`:
-//!   the time of the last timer tick, 1 to 10 ms apart depending on the
-//!   kernel's `HZ`, 4 ms on most distributions) when a poll returns, and
-//!   that stamp is both the end of this poll and the start of the next one
-//!   on the same worker. When the worker wakes from a sleep it reads the
+//!   worker reads the kernel's coarse monotonic clock
+//!   (`CLOCK_MONOTONIC_COARSE`: the time of the last timer tick, 1 to 10
+//!   ms apart depending on the kernel's `HZ`) when a poll returns, and that
+//!   stamp is both the end of this poll and the start of the next one on
+//!   the same worker. When the worker wakes from a sleep it reads the
 //!   clock again, so the sleep is nobody's poll. A coarse read costs a few
 //!   nanoseconds and no pipeline stall; a precise one (`rdtsc` behind a
 //!   fence) costs 20-30 ns, as much as a whole short poll.
@@ -35,12 +35,13 @@
 //!   counted to this poll: finishing that task (waking its waiter, running
 //!   its done callbacks, dropping its future), taking this one from a
 //!   queue or stealing it, and spinning for work (at most 50 µs) when it
-//!   found some that way instead of going to sleep. Short polls mostly count zero and now and then
-//!   one tick: summed over many polls that is the true time on average (a
-//!   tick lands in a poll as often as the poll is long), as a sampling
-//!   profiler's would be. Over one worker's polls between two looks for
-//!   work the stamps chain, so the sum is exact to within one tick. A
-//!   task's time since its last poll is late by less than one tick.
+//!   found some that way instead of going to sleep. Short polls mostly
+//!   count zero and now and then one tick: summed over many polls that is
+//!   the true time on average (a tick lands in a poll as often as the poll
+//!   is long), as a sampling profiler's would be. Between two sleeps of a
+//!   worker the stamps chain, so the sum of its polls' times there is
+//!   exact to within one tick. A task's time since its last poll is long
+//!   by less than one tick.
 //! - **Precise (`Builder::time_polls`, or a slow-poll threshold): two reads
 //!   of the precise clock per poll**, one before and one after, so each
 //!   poll's time is exact to the clock's resolution, and counts nothing of
@@ -51,24 +52,19 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+
+use crossbeam_utils::CachePadded;
 use std::time::Duration;
 
 /// A stamp: nanoseconds of the monotonic clock, never zero, so that zero
-/// can mean "never". Comparable between threads, and with [`coarse_stamp`].
+/// can mean "never". Comparable between threads, and with the stamps of a
+/// [`CoarseClock`].
 #[cfg(unix)]
 #[inline]
 pub(crate) fn now_stamp() -> u64 {
     crate::util::sys::monotonic_nanos()
-}
-
-/// A stamp of the same clock as of the kernel's last timer tick: behind
-/// [`now_stamp`] by less than one tick, never ahead of it, and a few times
-/// cheaper to read (see `util::sys::coarse_monotonic_nanos`).
-#[cfg(unix)]
-#[inline]
-pub(crate) fn coarse_stamp() -> u64 {
-    crate::util::sys::coarse_monotonic_nanos()
 }
 
 /// A stamp: nanoseconds since the first time any loop of the process read
@@ -82,12 +78,6 @@ pub(crate) fn now_stamp() -> u64 {
     u64::try_from(epoch.elapsed().as_nanos())
         .unwrap_or(u64::MAX - 1)
         .saturating_add(1)
-}
-
-/// Without a coarse clock, the precise one.
-#[cfg(not(unix))]
-pub(crate) fn coarse_stamp() -> u64 {
-    now_stamp()
 }
 
 /// Adds `value` to a counter that only the calling thread writes.
@@ -157,8 +147,11 @@ impl fmt::Display for TaskState {
 /// How the figures are counted: the poll count before each poll starts;
 /// the times with one read of the kernel's coarse clock per poll, where
 /// the end of one poll on a worker is the start of the next. So each
-/// poll's time is right to within one tick of that clock (1 to 10 ms, 4 ms
-/// on most Linux kernels), never short by a whole tick, and a task's total
+/// poll's time is right to within one tick of that clock (1 to 10 ms,
+/// depending on the kernel) plus the worker's own work since the poll
+/// before it on that worker (a few hundred nanoseconds, unless a done
+/// callback or a destructor there runs long), never short by a whole
+/// tick, and a task's total
 /// over many short polls is right on average, as a sampling profiler's
 /// would be (a poll shorter than a tick mostly counts zero, now and then
 /// one tick). [`Builder::time_polls`](crate::Builder::time_polls) times
@@ -339,18 +332,122 @@ pub(crate) struct PollTiming {
 pub(crate) enum PollCounting {
     /// Nothing per poll (`Builder::count_polls(false)`).
     Off,
-    /// Counts, and one clock read per poll (the default).
-    Coarse,
-    /// Counts, and two clock reads per poll (`Builder::time_polls`, or a
-    /// slow-poll threshold).
+    /// Counts, and one load of the loop's coarse clock per poll (the
+    /// default).
+    Coarse(std::sync::Arc<CoarseClock>),
+    /// Counts, and two precise clock reads per poll (`Builder::time_polls`,
+    /// or a slow-poll threshold).
+    Precise(std::sync::Arc<PollTiming>),
+}
+
+/// How often a loop's clock thread advances its [`CoarseClock`].
+pub(crate) const CLOCK_TICK: Duration = Duration::from_millis(1);
+
+/// Ticks with every worker asleep after which the clock thread sleeps too.
+const IDLE_TICKS: u32 = 10;
+
+/// A loop's coarse clock: a stamp that the loop's clock thread sets to
+/// [`now_stamp`] every [`CLOCK_TICK`] while any worker of the loop is
+/// awake, so that a worker reads the time with one load of a line that
+/// changes once a millisecond, instead of a clock read (20-30 ns behind a
+/// fence that stalls the pipeline, as much as a short poll). A worker that
+/// wakes pushes the stamp to the time it read when it woke, and wakes the
+/// clock thread if that sleeps.
+///
+/// The stamp only moves forward, and is never ahead of [`now_stamp`]: it
+/// is late by less than one tick plus however long the clock thread waits
+/// for a CPU when it wakes.
+///
+/// # The clock thread's sleep
+///
+/// After [`IDLE_TICKS`] ticks with every worker asleep, the clock thread
+/// sets `sleeping` and then checks once more that no worker is awake
+/// before it parks; a worker that wakes marks itself awake and then reads
+/// `sleeping`. All four accesses are SeqCst, so at least one side sees the
+/// other's write: either the clock thread sees the worker awake and keeps
+/// ticking, or the worker sees `sleeping` and unparks it.
+pub(crate) struct CoarseClock {
+    now: CachePadded<AtomicU64>,
+    sleeping: AtomicBool,
+    stopping: AtomicBool,
+    thread: OnceLock<std::thread::Thread>,
+}
+
+impl CoarseClock {
+    pub(crate) fn new() -> CoarseClock {
+        CoarseClock {
+            now: CachePadded::new(AtomicU64::new(now_stamp())),
+            sleeping: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            thread: OnceLock::new(),
+        }
+    }
+
+    /// The time, late by about a tick at most.
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        self.now.load(Relaxed)
+    }
+
+    fn advance_to(&self, stamp: u64) {
+        self.now.fetch_max(stamp, Relaxed);
+    }
+
+    /// A worker woke at `stamp`, after it marked itself awake (SeqCst):
+    /// the clock is at least there, and its thread ticks again.
+    pub(crate) fn worker_woke(&self, stamp: u64) {
+        self.advance_to(stamp);
+        if self.sleeping.load(SeqCst) && self.sleeping.swap(false, SeqCst) {
+            if let Some(thread) = self.thread.get() {
+                thread.unpark();
+            }
+        }
+    }
+
+    /// The clock thread: ticks until [`stop`](CoarseClock::stop), and
+    /// sleeps while no worker is awake (`any_awake` loads with SeqCst).
+    pub(crate) fn run(&self, any_awake: impl Fn() -> bool) {
+        let _ = self.thread.set(std::thread::current());
+        let mut idle_ticks = 0;
+        while !self.stopping.load(SeqCst) {
+            self.advance_to(now_stamp());
+            if any_awake() {
+                idle_ticks = 0;
+            } else {
+                idle_ticks += 1;
+            }
+            if idle_ticks < IDLE_TICKS {
+                std::thread::sleep(CLOCK_TICK);
+                continue;
+            }
+            self.sleeping.store(true, SeqCst);
+            if !any_awake() && !self.stopping.load(SeqCst) {
+                std::thread::park();
+            }
+            self.sleeping.store(false, SeqCst);
+            idle_ticks = 0;
+        }
+    }
+
+    /// Makes [`run`](CoarseClock::run) return soon (within a tick).
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, SeqCst);
+        if let Some(thread) = self.thread.get() {
+            thread.unpark();
+        }
+    }
+}
+
+/// How a worker's observer reads the time.
+enum Stamps {
+    Coarse(std::sync::Arc<CoarseClock>),
     Precise(std::sync::Arc<PollTiming>),
 }
 
 /// One worker's view of the polls it runs. Written only by its worker;
 /// read by `Handle::metrics` and by the slow-poll watchdog.
 pub(crate) struct PollObserver {
-    /// `Some` in the precise mode.
-    precise: Option<std::sync::Arc<PollTiming>>,
+    stamps: Stamps,
     polls: AtomicU64,
     /// Nanoseconds in polls that ended.
     poll_nanos: AtomicU64,
@@ -368,16 +465,28 @@ pub(crate) struct PollObserver {
 pub(crate) struct PollStart(u64);
 
 impl PollObserver {
-    /// An observer for the chained mode, or the precise mode when
-    /// `precise` is given.
-    pub(crate) fn new(precise: Option<std::sync::Arc<PollTiming>>) -> PollObserver {
+    /// An observer for a loop that counts polls (not `PollCounting::Off`,
+    /// for which it stands in unused).
+    pub(crate) fn new(counting: &PollCounting) -> PollObserver {
+        let stamps = match counting {
+            PollCounting::Precise(timing) => Stamps::Precise(timing.clone()),
+            PollCounting::Coarse(clock) => Stamps::Coarse(clock.clone()),
+            PollCounting::Off => Stamps::Coarse(std::sync::Arc::new(CoarseClock::new())),
+        };
         PollObserver {
-            precise,
+            stamps,
             polls: AtomicU64::new(0),
             poll_nanos: AtomicU64::new(0),
             current_started: AtomicU64::new(0),
             current_task: AtomicU64::new(0),
-            next_start: AtomicU64::new(coarse_stamp()),
+            next_start: AtomicU64::new(now_stamp()),
+        }
+    }
+
+    fn timing(&self) -> Option<&PollTiming> {
+        match &self.stamps {
+            Stamps::Precise(timing) => Some(timing),
+            Stamps::Coarse(_) => None,
         }
     }
 
@@ -407,19 +516,22 @@ impl PollObserver {
     /// The task this worker has been polling since the returned stamp, if
     /// it is in a poll; only in the precise mode (the watchdog's).
     pub(crate) fn current(&self) -> Option<(u64, u64)> {
-        self.precise.as_ref()?;
+        self.timing()?;
         let started = self.current_started.load(Relaxed);
         let task = self.current_task.load(Relaxed);
         (started != 0).then_some((task, started))
     }
 
-    /// The worker woke from a sleep: in the coarse mode, the next poll
-    /// starts now, not at the end of the last one. (Looking for work
-    /// without sleeping, a steal or a spin of at most 50 µs, is counted to
-    /// the next poll: far less than a tick of the coarse clock.)
-    pub(crate) fn restart(&self) {
-        if self.precise.is_none() {
-            self.next_start.store(coarse_stamp(), Relaxed);
+    /// The worker woke from a sleep at `stamp` (read from the precise
+    /// clock, after it marked itself awake with SeqCst): in the coarse
+    /// mode, the next poll starts then, not at the end of the last one, and
+    /// the loop's clock is woken. (Looking for work without sleeping, a
+    /// steal or a spin of at most 50 µs, is counted to the next poll: far
+    /// less than a tick of the coarse clock.)
+    pub(crate) fn woke(&self, stamp: u64) {
+        if let Stamps::Coarse(clock) = &self.stamps {
+            self.next_start.store(stamp, Relaxed);
+            clock.worker_woke(stamp);
         }
     }
 
@@ -428,11 +540,12 @@ impl PollObserver {
     pub(crate) fn begin(&self, id: u64, stats: &TaskStats) -> PollStart {
         bump(&self.polls, 1);
         bump(&stats.polls, 1);
-        let start = if self.precise.is_some() {
-            self.current_task.store(id, Relaxed);
-            now_stamp()
-        } else {
-            self.next_start.load(Relaxed)
+        let start = match &self.stamps {
+            Stamps::Coarse(_) => self.next_start.load(Relaxed),
+            Stamps::Precise(_) => {
+                self.current_task.store(id, Relaxed);
+                now_stamp()
+            }
         };
         stats.poll_started.store(start, Relaxed);
         self.current_started.store(start, Relaxed);
@@ -443,10 +556,9 @@ impl PollObserver {
     /// returns how long it took when that exceeds the slow-poll threshold.
     #[inline]
     pub(crate) fn end(&self, start: PollStart, stats: &TaskStats) -> Option<Duration> {
-        let now = if self.precise.is_some() {
-            now_stamp()
-        } else {
-            coarse_stamp()
+        let now = match &self.stamps {
+            Stamps::Coarse(clock) => clock.now(),
+            Stamps::Precise(_) => now_stamp(),
         };
         let took = now.saturating_sub(start.0);
         self.current_started.store(0, Relaxed);
@@ -460,14 +572,14 @@ impl PollObserver {
             bump(&self.poll_nanos, took);
             bump(&stats.busy_nanos, took);
         }
-        let threshold = self.precise.as_ref()?.slow_poll_threshold?;
+        let threshold = self.timing()?.slow_poll_threshold?;
         let took = Duration::from_nanos(took);
         (took > threshold).then_some(took)
     }
 
     /// Reports a slow poll through the loop's hook.
     pub(crate) fn report_slow(&self, info: &TaskInfo, took: Duration) {
-        if let Some(timing) = &self.precise {
+        if let Some(timing) = self.timing() {
             // User code: a panic in the hook must not take the worker down.
             crate::util::contain_panic(|| (timing.on_slow_poll)(info, took));
         }

@@ -1,7 +1,6 @@
 //! The OS calls std does not wrap: sending a signal (`kill`), opening a
 //! pidfd (`pidfd_open`), installing a signal handler, and reading the
-//! monotonic clocks as plain numbers (`monotonic_nanos`,
-//! `coarse_monotonic_nanos`).
+//! monotonic clock as a plain number (`monotonic_nanos`).
 //!
 //! This file holds their `unsafe`, because each is a foreign call (or, for
 //! the handler, a promise that the code run in a signal handler is
@@ -29,42 +28,20 @@ pub(crate) fn kill(pid: libc::pid_t, signal: c_int) -> io::Result<()> {
 /// The monotonic clock (`CLOCK_MONOTONIC`, the clock `Instant` reads) in
 /// nanoseconds, never zero. `Instant` hides its value, and getting a number
 /// out of it means subtracting a reference `Instant`, which costs more
-/// instructions than the clock read itself.
+/// instructions than the clock read itself. Workers read it when they park
+/// and wake, and twice per poll when polls are timed precisely
+/// (`task::info`).
 #[inline]
 pub(crate) fn monotonic_nanos() -> u64 {
-    clock_nanos(libc::CLOCK_MONOTONIC)
-}
-
-/// The same clock as of the kernel's last timer tick
-/// (`CLOCK_MONOTONIC_COARSE`: behind [`monotonic_nanos`] by less than one
-/// tick, 1 to 10 ms depending on the kernel's `HZ`), never zero. A few
-/// times cheaper to read than the precise clock, which reads the CPU's
-/// time-stamp counter behind a fence that stalls the pipeline; where there
-/// is no coarse clock, the precise one.
-#[inline]
-pub(crate) fn coarse_monotonic_nanos() -> u64 {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        clock_nanos(libc::CLOCK_MONOTONIC_COARSE)
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        clock_nanos(libc::CLOCK_MONOTONIC)
-    }
-}
-
-/// Reads `clock` in nanoseconds, never zero.
-#[inline]
-fn clock_nanos(clock: libc::clockid_t) -> u64 {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes one timespec through the pointer, which
     // points to a live, writable timespec of ours. Its only failure is an
-    // unknown clock, and the monotonic clocks always exist where they are
-    // named; `now` is initialised either way.
-    unsafe { libc::clock_gettime(clock, &mut now) };
+    // unknown clock, and CLOCK_MONOTONIC always exists; `now` is
+    // initialised either way.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
     let nanos = (now.tv_sec as u64)
         .wrapping_mul(1_000_000_000)
         .wrapping_add(now.tv_nsec as u64);
