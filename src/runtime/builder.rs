@@ -109,7 +109,9 @@ impl Builder {
     }
 
     /// The prefix of every thread's name: `<name>-worker-<i>`,
-    /// `<name>-reactor`, `<name>-blocking`.
+    /// `<name>-reactor`, `<name>-blocking`, and `<name>-clock` (the thread
+    /// that keeps the millisecond clock polls are timed with; see
+    /// [`count_polls`](Builder::count_polls)).
     pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
         self.thread_name = name.into();
         self
@@ -119,9 +121,11 @@ impl Builder {
     /// polls (default: on). This is what [`Handle::metrics`]'s per-worker
     /// counters and [`Handle::dump`]'s poll counts and times are made of;
     /// see [`TaskInfo`] for how each is counted. Counting costs a worker a
-    /// few stores to its own cache lines and one read of the kernel's
-    /// coarse clock per poll: about 2% of a loop of empty polls, less of
-    /// any real one (`benches/README.md` says how it is measured).
+    /// few stores to its own cache lines per poll, and the loop one more
+    /// thread (`<name>-clock`), which keeps a millisecond clock while a
+    /// worker is awake and sleeps when they all do: about 1% of a loop of
+    /// empty polls, less of any real one (`benches/README.md` says how it
+    /// is measured).
     ///
     /// Off, workers count nothing: [`WorkerMetrics`](crate::WorkerMetrics)'
     /// `polls`, `steals`, `parks` and `busy` stay zero and its `poll_time`
@@ -150,12 +154,11 @@ impl Builder {
     /// it starts and one when it ends (default: off, or on with a
     /// slow-poll threshold).
     ///
-    /// Without it, a worker times polls with one read of the kernel's
-    /// coarse clock per poll, when the poll returns, and takes the end of
-    /// one poll as the start of the next: each poll's time is then right to
-    /// within one tick of that clock (1 to 10 ms, depending on the
-    /// kernel), and a task's total over many short polls right on average
-    /// (see [`TaskInfo`]). With it, each poll's time is exact and leaves
+    /// Without it, a worker times polls with the loop's millisecond clock,
+    /// loaded once per poll when the poll returns, and takes the end of one
+    /// poll as the start of the next: each poll's time is then right to
+    /// within one tick, and a task's total over many short polls right on
+    /// average (see [`TaskInfo`]). With it, each poll's time is exact and leaves
     /// out the worker's own work between polls, at the cost of two precise
     /// clock reads per poll (20-30 ns each, as much as a short poll takes).
     ///

@@ -84,9 +84,10 @@ pub struct WorkerMetrics {
     /// Time this worker spent inside task polls, the poll in progress
     /// included, counted as each task's
     /// [`time_in_poll`](crate::TaskInfo::time_in_poll) is: by default with
-    /// the coarse clock, whose stamps chain from poll to poll, so that the
-    /// sum over a run of polls is right to within one tick (and includes
-    /// the worker's bookkeeping between them); exact with
+    /// the loop's millisecond clock, whose stamps chain from poll to poll,
+    /// so that the sum over the polls between two sleeps is right to within
+    /// one tick (and includes the worker's bookkeeping between them); exact
+    /// with
     /// [`time_polls`](crate::Builder::time_polls). Unlike `busy`, it leaves
     /// out the time spent looking for work. `None` when the loop does not
     /// [count polls](crate::Builder::count_polls).

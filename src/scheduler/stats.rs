@@ -15,9 +15,11 @@
 //!   it wakes; a snapshot adds the stretch in progress. The tasks a worker
 //!   woke in the poller are polled after it wakes, so they count as busy.
 //! - **poll time**: time inside task polls, the poll in progress included,
-//!   kept by the [`PollObserver`] with one coarse clock read per poll, or
-//!   two precise ones in the precise mode (`task/info.rs` says how, and
-//!   what the error is).
+//!   kept by the [`PollObserver`] with one load of the loop's coarse clock
+//!   per poll, or two precise clock reads in the precise mode
+//!   (`task/info.rs` says how, and what the error is). The worker's wake-up
+//!   stamp starts its next poll and wakes the coarse clock's thread, which
+//!   sleeps while no worker is awake ([`SchedulerStats::any_awake`]).
 //! - **local queue depth** (not counted here: read from the queues when a
 //!   snapshot is taken): the local queue's length plus the LIFO slot's.
 //!

@@ -19,29 +19,33 @@
 //! A poll is counted before it starts. How it is timed depends on the mode
 //! the loop's `Builder` chose ([`PollCounting`]):
 //!
-//! - **Coarse (the default): one read of the coarse clock per poll.** The
-//!   worker reads the kernel's coarse monotonic clock
-//!   (`CLOCK_MONOTONIC_COARSE`: the time of the last timer tick, 1 to 10
-//!   ms apart depending on the kernel's `HZ`) when a poll returns, and that
-//!   stamp is both the end of this poll and the start of the next one on
-//!   the same worker. When the worker wakes from a sleep it reads the
-//!   clock again, so the sleep is nobody's poll. A coarse read costs a few
-//!   nanoseconds and no pipeline stall; a precise one (`rdtsc` behind a
-//!   fence) costs 20-30 ns, as much as a whole short poll.
+//! - **Coarse (the default): one load of the loop's coarse clock per
+//!   poll.** A thread of the loop (`<name>-clock`) sets a stamp, the
+//!   [`CoarseClock`], to the time every millisecond while any worker is
+//!   awake, and sleeps once every worker has slept for 10 ms. When a poll
+//!   returns, the worker loads that stamp: it is both the end of this poll
+//!   and the start of the next one on the same worker. When the worker
+//!   wakes from a sleep it reads the precise clock (it does anyway, for
+//!   its busy time), starts the next poll there and pushes the coarse
+//!   clock up to it, so the sleep is nobody's poll. A load costs about a
+//!   nanosecond; a clock read costs 20-30 ns and stalls the pipeline
+//!   (`rdtsc` behind a fence), as much as a whole short poll, so reading
+//!   the clock per poll would cost a loop of short polls 5-10%.
 //!
-//!   Error: each stamp is late by less than one tick, so a poll of true
-//!   length `d` counts as more than `d - tick` and less than `d + tick`,
-//!   plus the worker's own work since the previous poll returned, which is
-//!   counted to this poll: finishing that task (waking its waiter, running
-//!   its done callbacks, dropping its future), taking this one from a
-//!   queue or stealing it, and spinning for work (at most 50 µs) when it
-//!   found some that way instead of going to sleep. Short polls mostly
-//!   count zero and now and then one tick: summed over many polls that is
-//!   the true time on average (a tick lands in a poll as often as the poll
-//!   is long), as a sampling profiler's would be. Between two sleeps of a
-//!   worker the stamps chain, so the sum of its polls' times there is
-//!   exact to within one tick. A task's time since its last poll is long
-//!   by less than one tick.
+//!   Error: each stamp is late by less than one tick (1 ms, plus however
+//!   long the clock thread waits for a CPU when the machine is
+//!   overloaded), so a poll of true length `d` counts as more than
+//!   `d - tick` and less than `d + tick`, plus the worker's own work since
+//!   the previous poll returned, which is counted to this poll: finishing
+//!   that task (waking its waiter, running its done callbacks, dropping
+//!   its future), taking this one from a queue or stealing it, and
+//!   spinning for work (at most 50 µs) when it found some that way instead
+//!   of going to sleep. Short polls mostly count zero and now and then one
+//!   tick: summed over many polls that is the true time on average (a tick
+//!   lands in a poll as often as the poll is long), as a sampling
+//!   profiler's would be. Between two sleeps of a worker the stamps chain,
+//!   so the sum of its polls' times there is exact to within one tick. A
+//!   task's time since its last poll is long by less than one tick.
 //! - **Precise (`Builder::time_polls`, or a slow-poll threshold): two reads
 //!   of the precise clock per poll**, one before and one after, so each
 //!   poll's time is exact to the clock's resolution, and counts nothing of
@@ -145,17 +149,17 @@ impl fmt::Display for TaskState {
 /// receives it. `Display` writes a one-line summary.
 ///
 /// How the figures are counted: the poll count before each poll starts;
-/// the times with one read of the kernel's coarse clock per poll, where
-/// the end of one poll on a worker is the start of the next. So each
-/// poll's time is right to within one tick of that clock (1 to 10 ms,
-/// depending on the kernel) plus the worker's own work since the poll
-/// before it on that worker (a few hundred nanoseconds, unless a done
-/// callback or a destructor there runs long), never short by a whole
-/// tick, and a task's total
-/// over many short polls is right on average, as a sampling profiler's
-/// would be (a poll shorter than a tick mostly counts zero, now and then
-/// one tick). [`Builder::time_polls`](crate::Builder::time_polls) times
-/// each poll exactly, with two reads of the precise clock per poll; with
+/// the times from a millisecond clock that a thread of the loop keeps
+/// while its workers are awake, read once per poll, the end of one poll on
+/// a worker being the start of the next. So each poll's time is right to
+/// within one tick (1 ms, more on an overloaded machine) plus the worker's
+/// own work since the poll before it on that worker (a few hundred
+/// nanoseconds, unless a done callback or a destructor there runs long),
+/// never short by a whole tick, and a task's total over many short polls
+/// is right on average, as a sampling profiler's would be (a poll shorter
+/// than a tick mostly counts zero, now and then one tick).
+/// [`Builder::time_polls`](crate::Builder::time_polls) times each poll
+/// exactly, with two reads of the precise clock per poll; with
 /// [`Builder::count_polls(false)`](crate::Builder::count_polls) nothing is
 /// counted: zero polls, and the times are `None`.
 ///
@@ -215,7 +219,7 @@ impl TaskInfo {
     }
 
     /// Total time spent inside the task's `poll`, the poll in progress
-    /// included: to within a tick of the coarse clock per poll by default,
+    /// included: to within a millisecond tick per poll by default,
     /// exact with [`Builder::time_polls`](crate::Builder::time_polls) (see
     /// [`TaskInfo`]). `None` before the first poll, and when the loop does
     /// not [count polls](crate::Builder::count_polls).
@@ -225,8 +229,8 @@ impl TaskInfo {
 
     /// Time since the task's last poll returned; zero while a poll runs
     /// (see [`running_for`](TaskInfo::running_for)). By default the poll's
-    /// end is read from the coarse clock, so this is long by less than one
-    /// of its ticks. `None` when the task was never polled, or the loop
+    /// end is read from the loop's millisecond clock, so this is long by
+    /// less than one of its ticks. `None` when the task was never polled, or the loop
     /// does not [count polls](crate::Builder::count_polls).
     pub fn since_last_poll(&self) -> Option<Duration> {
         self.since_last_poll
@@ -383,7 +387,8 @@ impl CoarseClock {
         }
     }
 
-    /// The time, late by about a tick at most.
+    /// The time, late by less than a tick (plus the clock thread's wait
+    /// for a CPU).
     #[inline]
     pub(crate) fn now(&self) -> u64 {
         self.now.load(Relaxed)
