@@ -155,7 +155,7 @@ impl WorkerStats {
             steals: self.steals.load(Relaxed),
             parks: self.parks.load(Relaxed),
             busy,
-            poll_time: self.counting.then(|| self.poll.poll_time()),
+            poll_time: self.counting.then(|| self.poll.poll_time(!parked)),
             local_queue,
             parked,
         }

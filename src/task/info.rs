@@ -456,7 +456,8 @@ pub(crate) struct PollObserver {
     polls: AtomicU64,
     /// Nanoseconds in polls that ended.
     poll_nanos: AtomicU64,
-    /// Stamp of the start of the poll in progress; zero between polls.
+    /// Precise mode: the stamp of the start of the poll in progress; zero
+    /// between polls.
     current_started: AtomicU64,
     /// The id of the task being polled, in the precise mode (valid while
     /// `current_started` is not zero).
@@ -500,18 +501,34 @@ impl PollObserver {
         self.polls.load(Relaxed)
     }
 
-    /// Time in polls, the one in progress included.
-    pub(crate) fn poll_time(&self) -> Duration {
+    /// Time in polls, the one in progress included; `awake` says whether
+    /// the worker is awake (not parked).
+    pub(crate) fn poll_time(&self, awake: bool) -> Duration {
         // A poll ending between the loads would be counted twice or not at
         // all: read again until both loads saw the same poll.
         loop {
-            let started = self.current_started.load(Relaxed);
-            let done = self.poll_nanos.load(Relaxed);
-            if self.current_started.load(Relaxed) == started {
-                let current = if started == 0 {
+            let (mark, done, again) = match &self.stamps {
+                // Whatever an awake worker does between two polls counts
+                // to the next one: its time since the last stamp is that
+                // poll's so far.
+                Stamps::Coarse(_) => {
+                    let mark = self.next_start.load(Relaxed);
+                    let done = self.poll_nanos.load(Relaxed);
+                    let mark_again = self.next_start.load(Relaxed);
+                    (if awake { mark } else { 0 }, done, mark_again == mark)
+                }
+                Stamps::Precise(_) => {
+                    let started = self.current_started.load(Relaxed);
+                    let done = self.poll_nanos.load(Relaxed);
+                    let again = self.current_started.load(Relaxed) == started;
+                    (started, done, again)
+                }
+            };
+            if again {
+                let current = if mark == 0 {
                     0
                 } else {
-                    now_stamp().saturating_sub(started)
+                    now_stamp().saturating_sub(mark)
                 };
                 return Duration::from_nanos(done + current);
             }
@@ -548,12 +565,13 @@ impl PollObserver {
         let start = match &self.stamps {
             Stamps::Coarse(_) => self.next_start.load(Relaxed),
             Stamps::Precise(_) => {
+                let now = now_stamp();
                 self.current_task.store(id, Relaxed);
-                now_stamp()
+                self.current_started.store(now, Relaxed);
+                now
             }
         };
         stats.poll_started.store(start, Relaxed);
-        self.current_started.store(start, Relaxed);
         PollStart(start)
     }
 
@@ -561,13 +579,29 @@ impl PollObserver {
     /// returns how long it took when that exceeds the slow-poll threshold.
     #[inline]
     pub(crate) fn end(&self, start: PollStart, stats: &TaskStats) -> Option<Duration> {
-        let now = match &self.stamps {
-            Stamps::Coarse(clock) => clock.now(),
-            Stamps::Precise(_) => now_stamp(),
-        };
-        let took = now.saturating_sub(start.0);
-        self.current_started.store(0, Relaxed);
-        self.next_start.store(now, Relaxed);
+        // One match, so that the default's path tests the mode once.
+        match &self.stamps {
+            Stamps::Coarse(clock) => {
+                let now = clock.now();
+                self.add_poll(stats, now, now.saturating_sub(start.0));
+                self.next_start.store(now, Relaxed);
+                None
+            }
+            Stamps::Precise(timing) => {
+                let now = now_stamp();
+                let took = now.saturating_sub(start.0);
+                self.add_poll(stats, now, took);
+                self.current_started.store(0, Relaxed);
+                let threshold = timing.slow_poll_threshold?;
+                let took = Duration::from_nanos(took);
+                (took > threshold).then_some(took)
+            }
+        }
+    }
+
+    /// Records a poll that ended at `now` and took `took` nanoseconds.
+    #[inline(always)]
+    fn add_poll(&self, stats: &TaskStats, now: u64, took: u64) {
         // `poll_ended` first: a reader in between sees the poll over and
         // its time not yet added (counted short for a moment), rather than
         // the poll still running with its time already added (twice).
@@ -577,9 +611,6 @@ impl PollObserver {
             bump(&self.poll_nanos, took);
             bump(&stats.busy_nanos, took);
         }
-        let threshold = self.timing()?.slow_poll_threshold?;
-        let took = Duration::from_nanos(took);
-        (took > threshold).then_some(took)
     }
 
     /// Reports a slow poll through the loop's hook.
