@@ -83,13 +83,14 @@ pub struct WorkerMetrics {
     pub busy: Duration,
     /// Time this worker spent inside task polls, the poll in progress
     /// included, counted as each task's
-    /// [`time_in_poll`](crate::TaskInfo::time_in_poll) is: by default with
-    /// the loop's millisecond clock, whose stamps chain from poll to poll,
-    /// so that the sum over the polls between two sleeps is right to within
-    /// one tick (and includes the worker's bookkeeping between them); exact
-    /// with
-    /// [`time_polls`](crate::Builder::time_polls). Unlike `busy`, it leaves
-    /// out the time spent looking for work. `None` when the loop does not
+    /// [`time_in_poll`](crate::TaskInfo::time_in_poll) is. By default that
+    /// is with the loop's millisecond clock, whose stamps chain from poll to
+    /// poll: everything an awake worker does counts to the poll that
+    /// follows (its bookkeeping between polls, and spins of at most 50 µs
+    /// looking for work), so this is `busy` less the looking for work that
+    /// ended in a sleep, to within one tick. With [`time_polls`](crate::Builder::time_polls)
+    /// it is exact and, unlike `busy`, leaves out the time spent looking
+    /// for work. `None` when the loop does not
     /// [count polls](crate::Builder::count_polls).
     pub poll_time: Option<Duration>,
     /// Tasks waiting to run on this worker: its local queue plus the task

@@ -118,12 +118,15 @@ pub(crate) struct Shared {
 impl Shared {
     /// A scheduler for `workers` workers; the seeds go to the worker
     /// threads. With a `driver`, idle workers sleep in it (see `park.rs`).
+    /// Its workers count polls as by default, on a coarse clock that no
+    /// thread advances (the counters are invisible to loom).
     #[cfg(loom)]
     pub(crate) fn new(
         workers: usize,
         driver: Option<StdArc<dyn Driver>>,
     ) -> (StdArc<Shared>, Vec<WorkerSeed>) {
-        Shared::with_counting(workers, driver, PollCounting::Off)
+        let clock = StdArc::new(crate::task::info::CoarseClock::new());
+        Shared::with_counting(workers, driver, PollCounting::Coarse(clock))
     }
 
     /// A scheduler whose idle workers sleep in `driver`, when there is one,
