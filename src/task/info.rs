@@ -29,8 +29,10 @@
 //!   its busy time), starts the next poll there and pushes the coarse
 //!   clock up to it, so the sleep is nobody's poll. A load costs about a
 //!   nanosecond; a clock read costs 20-30 ns and stalls the pipeline
-//!   (`rdtsc` behind a fence), as much as a whole short poll, so reading
-//!   the clock per poll would cost a loop of short polls 5-10%.
+//!   (`rdtsc` behind a fence), as much as a whole short poll: one per poll
+//!   made a loop of empty polls 40-55% slower, and even the kernel's
+//!   coarse clock (`CLOCK_MONOTONIC_COARSE`, 3-4 ns a read) 7-9% slower
+//!   (`benches/README.md`).
 //!
 //!   Error: each stamp is late by less than one tick (1 ms, plus however
 //!   long the clock thread waits for a CPU when the machine is
