@@ -123,9 +123,9 @@ impl Builder {
     /// see [`TaskInfo`] for how each is counted. Counting costs a worker a
     /// few stores to its own cache lines per poll, and the loop one more
     /// thread (`<name>-clock`), which keeps a millisecond clock while a
-    /// worker is awake and sleeps when they all do: about 1% of a loop of
-    /// empty polls, less of any real one (`benches/README.md` says how it
-    /// is measured).
+    /// worker is awake and sleeps when they all do: 1 to 3% of a loop of
+    /// the shortest polls (a `yield_now` each), less of real ones
+    /// (`benches/README.md` says how it is measured).
     ///
     /// Off, workers count nothing: [`WorkerMetrics`](crate::WorkerMetrics)'
     /// `polls`, `steals`, `parks` and `busy` stay zero and its `poll_time`
