@@ -256,8 +256,8 @@ fn render(
         "WORKER  UTIL                                   POLLS/s  STEALS/s  PARKS/s  QUEUE"
     );
     for (i, (w0, w1)) in before.workers.iter().zip(&now.workers).enumerate() {
-        // Time in polls when the loop times them (it does here); time
-        // awake otherwise.
+        // Time in polls (exact here: a slow-poll threshold times each
+        // poll); time awake when the loop does not count polls.
         let used = match (w0.poll_time, w1.poll_time) {
             (Some(t0), Some(t1)) => t1.saturating_sub(t0),
             _ => w1.busy.saturating_sub(w0.busy),

@@ -324,11 +324,11 @@ fn dump_and_metrics_answer_while_both_workers_run_cpu_bound_polls() {
     lp.close();
 }
 
-#[test]
-fn timed_polls_show_time_in_poll_and_since_last_poll() {
-    let lp = EventLoop::builder().time_polls(true).build().unwrap();
+/// Spawns a task that spins for 20 ms in its first poll and then sleeps,
+/// and returns it with its dump entry once it sleeps.
+fn spin_20ms_then_sleep(lp: &EventLoop) -> (evloop::Task<()>, TaskInfo) {
     let (polled_tx, polled_rx) = mpsc::channel();
-    let task = TaskBuilder::new().name("worker").spawn_on(
+    let task = TaskBuilder::new().name("spinner").spawn_on(
         async move {
             let start = Instant::now();
             while start.elapsed() < Duration::from_millis(20) {
@@ -352,7 +352,35 @@ fn timed_polls_show_time_in_poll_and_since_last_poll() {
             break info;
         }
         assert!(Instant::now() < deadline, "{info}");
+        std::thread::yield_now();
     };
+    (task, info)
+}
+
+#[test]
+fn a_default_loop_shows_time_in_poll_and_since_last_poll() {
+    let lp = two_workers();
+    let (task, info) = spin_20ms_then_sleep(&lp);
+    // The default times polls with the loop's millisecond clock, late by
+    // a tick (more on a busy machine): 20 ms show as more than 10.
+    assert!(
+        info.time_in_poll().unwrap() >= Duration::from_millis(10),
+        "{info}"
+    );
+    assert!(info.since_last_poll().is_some(), "{info}");
+    assert_eq!(info.running_for(), None);
+    assert_eq!(info.polls(), 1);
+    let metrics = lp.handle().metrics();
+    let poll_time: Duration = metrics.workers.iter().map(|w| w.poll_time.unwrap()).sum();
+    assert!(poll_time >= Duration::from_millis(10), "{metrics:?}");
+    task.cancel();
+    lp.close();
+}
+
+#[test]
+fn timed_polls_show_time_in_poll_and_since_last_poll() {
+    let lp = EventLoop::builder().time_polls(true).build().unwrap();
+    let (task, info) = spin_20ms_then_sleep(&lp);
     assert!(
         info.time_in_poll().unwrap() >= Duration::from_millis(20),
         "{info}"
@@ -364,31 +392,49 @@ fn timed_polls_show_time_in_poll_and_since_last_poll() {
 }
 
 #[test]
-fn without_timing_the_dump_has_no_times() {
-    let lp = two_workers();
-    let task = lp.handle().spawn(evloop::sleep(Duration::from_secs(3600)));
-    let info = metrics_until_polled(&lp, task.id());
+fn without_counting_the_dump_has_no_counts_and_no_times() {
+    let lp = EventLoop::builder()
+        .worker_threads(2)
+        .count_polls(false)
+        .build()
+        .unwrap();
+    let (task, info) = spin_20ms_then_sleep(&lp);
+    assert_eq!(info.polls(), 0);
     assert_eq!(info.time_in_poll(), None);
     assert_eq!(info.since_last_poll(), None);
+    let metrics = lp.handle().metrics();
+    for worker in &metrics.workers {
+        assert_eq!(worker.polls, 0, "{metrics}");
+        assert_eq!(worker.steals, 0, "{metrics}");
+        assert_eq!(worker.parks, 0, "{metrics}");
+        assert_eq!(worker.busy, Duration::ZERO, "{metrics}");
+        assert_eq!(worker.poll_time, None, "{metrics}");
+    }
+    assert_eq!(metrics.live_tasks, 1, "{metrics}");
     task.cancel();
     lp.close();
 }
 
-fn metrics_until_polled(lp: &EventLoop, id: u64) -> TaskInfo {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let info = lp
-            .handle()
-            .dump()
-            .into_iter()
-            .find(|t| t.id() == id)
-            .unwrap();
-        if info.polls() >= 1 && info.state() == TaskState::Idle {
-            return info;
-        }
-        assert!(Instant::now() < deadline, "{info}");
-        std::thread::yield_now();
-    }
+#[test]
+fn the_task_in_the_lifo_slot_counts_in_the_local_queue_depth() {
+    // One worker: nobody can steal the spawned task out of the slot while
+    // the spawner holds the worker.
+    let lp = EventLoop::builder().worker_threads(1).build().unwrap();
+    let (spawned_tx, spawned_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let spawner = lp.handle().spawn(async move {
+        // Spawned from the worker: it goes to the worker's LIFO slot.
+        let child = evloop::spawn(async {});
+        spawned_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+        child.await.unwrap();
+    });
+    spawned_rx.recv().unwrap();
+    let metrics = lp.handle().metrics();
+    release_tx.send(()).unwrap();
+    assert_eq!(metrics.workers[0].local_queue_depth, 1, "{metrics}");
+    lp.run_until_complete(spawner).unwrap();
+    lp.close();
 }
 
 type Reports = Arc<Mutex<Vec<(TaskInfo, Duration)>>>;

@@ -57,8 +57,9 @@ fn main() {
     measure::install(measure::Settings::from_env());
     let settings = measure::settings();
     eprintln!(
-        "evloop vs tokio, {} workers each: per workload up to {} warm-up and {} measured \
+        "evloop vs {}, {} workers each: per workload up to {} warm-up and {} measured \
          runs (at least {}, then until {:.0} s have passed){}{}",
+        runtimes::peer_name(),
         runtimes::WORKERS,
         settings.warmup,
         settings.iterations,
@@ -74,6 +75,10 @@ fn main() {
 
     let mut rows = Vec::new();
     for (name, section_rows) in sections() {
+        if runtimes::peer_is_uncounted() && name != "scheduler" {
+            // Only the scheduler rows measure evloop against itself.
+            continue;
+        }
         measure::enter_section(name);
         eprintln!("{name}");
         rows.extend(
@@ -87,8 +92,10 @@ fn main() {
         return;
     }
 
-    eprintln!("python");
-    python::merge(&mut rows, &python::measure());
+    if !runtimes::peer_is_uncounted() {
+        eprintln!("python");
+        python::merge(&mut rows, &python::measure());
+    }
 
     println!();
     print!("{}", table::render(&rows));

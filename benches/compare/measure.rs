@@ -7,7 +7,7 @@ use std::cell::OnceCell;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::runtimes::{Evloop, Tokio};
+use crate::runtimes::{Evloop, Peer, Tokio};
 use crate::table::{self, Row};
 
 /// Set to anything but `0` for a smoke run: fewer warm-ups and iterations.
@@ -175,15 +175,23 @@ fn interleaved<T>(mut evloop: impl FnMut() -> T, mut tokio: impl FnMut() -> T) -
 /// The workloads of one section and their rows. The section's workloads
 /// share one evloop loop and one tokio runtime, built when the first
 /// wanted workload runs (a section filtered out entirely builds neither).
-pub struct Section {
-    runtimes: OnceCell<(Evloop, Tokio)>,
+pub struct Section<P = Tokio> {
+    runtimes: OnceCell<(Evloop, P)>,
     rows: Vec<Row>,
     /// Where the rows of the last measured workload start.
     last: usize,
 }
 
 impl Section {
+    /// A section against tokio.
     pub fn new() -> Section {
+        Section::against()
+    }
+}
+
+impl<P: Peer> Section<P> {
+    /// A section against the peer `P`.
+    pub fn against() -> Section<P> {
         Section {
             runtimes: OnceCell::new(),
             rows: Vec::new(),
@@ -198,8 +206,8 @@ impl Section {
         workload: impl Into<String>,
         unit: &'static str,
         mut evloop: impl FnMut(&Evloop) -> Duration,
-        mut tokio: impl FnMut(&Tokio) -> Duration,
-    ) -> &mut Section {
+        mut tokio: impl FnMut(&P) -> Duration,
+    ) -> &mut Section<P> {
         self.figures(
             [(workload.into(), unit)],
             move |rt| [evloop(rt).as_secs_f64()],
@@ -216,15 +224,15 @@ impl Section {
         &mut self,
         rows: [(String, &'static str); N],
         mut evloop: impl FnMut(&Evloop) -> [f64; N],
-        mut tokio: impl FnMut(&Tokio) -> [f64; N],
-    ) -> &mut Section {
+        mut tokio: impl FnMut(&P) -> [f64; N],
+    ) -> &mut Section<P> {
         self.last = self.rows.len();
         if !rows.iter().any(|(workload, _)| wanted(workload)) {
             return self;
         }
         let names: Vec<&str> = rows.iter().map(|(workload, _)| workload.as_str()).collect();
         eprintln!("  {}", names.join(" / "));
-        let (on_evloop, on_tokio) = self.runtimes.get_or_init(|| (Evloop::new(), Tokio::new()));
+        let (on_evloop, on_tokio) = self.runtimes.get_or_init(|| (Evloop::new(), P::new()));
         let (evloop_runs, tokio_runs) = interleaved(|| evloop(on_evloop), || tokio(on_tokio));
         for (i, (workload, unit)) in rows.into_iter().enumerate() {
             let side = |runs: &[[f64; N]]| {
@@ -245,7 +253,7 @@ impl Section {
 
     /// Attaches a note (what exactly is compared) to the rows of the last
     /// measured workload; it is printed under the table.
-    pub fn note(&mut self, note: &'static str) -> &mut Section {
+    pub fn note(&mut self, note: &'static str) -> &mut Section<P> {
         for row in &mut self.rows[self.last..] {
             row.note = Some(note);
         }

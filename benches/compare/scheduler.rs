@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::measure::{Section, timed};
-use crate::runtimes::{Evloop, Runtime, Tokio};
+use crate::runtimes::{Evloop, Peer, Runtime, Tokio, Uncounted, peer_is_uncounted};
 use crate::table::Row;
 
 const NUM_SPAWN: usize = 10_000;
@@ -29,31 +29,40 @@ const NUM_PINGS: usize = 1_000;
 const CHAIN: usize = 1_000;
 
 pub fn rows() -> Vec<Row> {
-    let mut section = Section::new();
+    if peer_is_uncounted() {
+        rows_against::<Uncounted>()
+    } else {
+        rows_against::<Tokio>()
+    }
+}
+
+/// The rows, with `P` in the peer column.
+fn rows_against<P: Peer>() -> Vec<Row> {
+    let mut section = Section::<P>::against();
     section
         .time(
             "spawn_many_local",
             "ms",
             spawn_many_local::<Evloop>,
-            spawn_many_local::<Tokio>,
+            spawn_many_local::<P>,
         )
         .time(
             "spawn_many_remote_idle",
             "ms",
             spawn_many_remote_idle::<Evloop>,
-            spawn_many_remote_idle::<Tokio>,
+            spawn_many_remote_idle::<P>,
         )
         .note(
             "asyncio and uvloop: run_coroutine_threadsafe from a plain thread into the loop's \
              thread, then waiting for every future",
         )
-        .time("yield_many", "ms", yield_many::<Evloop>, yield_many::<Tokio>)
-        .time("ping_pong", "ms", ping_pong::<Evloop>, ping_pong::<Tokio>)
+        .time("yield_many", "ms", yield_many::<Evloop>, yield_many::<P>)
+        .time("ping_pong", "ms", ping_pong::<Evloop>, ping_pong::<P>)
         .time(
             "chained_spawn",
             "ms",
             chained_spawn::<Evloop>,
-            chained_spawn::<Tokio>,
+            chained_spawn::<P>,
         );
     section.into_rows()
 }

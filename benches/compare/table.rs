@@ -152,13 +152,16 @@ pub fn render(rows: &[Row]) -> String {
     let has_runs = rows.iter().any(|r| r.runs.is_some());
     let has_spread = rows.iter().any(|r| r.spread.is_some());
 
+    let peer = crate::runtimes::peer_name();
+    let peer_ratio = format!("evloop/{peer}");
+    let peer_spread = format!("IQR evloop,{peer}");
     let mut header = vec![
         "workload",
         "unit",
         "better",
         "evloop",
-        "tokio",
-        "evloop/tokio",
+        peer,
+        peer_ratio.as_str(),
     ];
     if has_asyncio {
         header.extend(["asyncio", "evloop/asyncio"]);
@@ -170,7 +173,7 @@ pub fn render(rows: &[Row]) -> String {
         header.push("runs");
     }
     if has_spread {
-        header.push("IQR evloop,tokio");
+        header.push(peer_spread.as_str());
     }
 
     let dash = || "-".to_owned();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::EventLoop;
 use crate::task::TaskInfo;
-use crate::task::info::SlowPollHook;
+use crate::task::info::{CoarseClock, PollCounting, PollTiming, SlowPollHook};
 
 /// The slow-poll threshold that `EVLOOP_DEBUG=1` sets (asyncio's
 /// `slow_callback_duration` in debug mode).
@@ -34,6 +34,7 @@ pub struct Builder {
     pub(crate) max_blocking_threads: usize,
     pub(crate) thread_keep_alive: Duration,
     pub(crate) thread_name: String,
+    pub(crate) count_polls: bool,
     pub(crate) time_polls: bool,
     pub(crate) slow_poll_threshold: Option<Duration>,
     pub(crate) on_slow_poll: OnSlowPoll,
@@ -61,6 +62,7 @@ impl Default for Builder {
             max_blocking_threads: 512,
             thread_keep_alive: Duration::from_secs(10),
             thread_name: "evloop".to_owned(),
+            count_polls: true,
             time_polls: false,
             slow_poll_threshold: debug_mode_from_env().then_some(DEBUG_SLOW_POLL_THRESHOLD),
             on_slow_poll: OnSlowPoll(Arc::new(super::watchdog::report_to_stderr)),
@@ -107,16 +109,58 @@ impl Builder {
     }
 
     /// The prefix of every thread's name: `<name>-worker-<i>`,
-    /// `<name>-reactor`, `<name>-blocking`.
+    /// `<name>-reactor`, `<name>-blocking`, and `<name>-clock` (the thread
+    /// that keeps the millisecond clock polls are timed with; see
+    /// [`count_polls`](Builder::count_polls)).
     pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
         self.thread_name = name.into();
         self
     }
 
-    /// Times every poll, so that [`Handle::dump`](crate::Handle::dump)
-    /// shows each task's time in poll and time since its last poll
-    /// (default: off, or on with a slow-poll threshold). Costs two clock
-    /// reads per poll: a few percent of a loop of very short polls.
+    /// Whether workers count their polls, steals and parks and time their
+    /// polls (default: on). This is what [`Handle::metrics`]'s per-worker
+    /// counters and [`Handle::dump`]'s poll counts and times are made of;
+    /// see [`TaskInfo`] for how each is counted. Counting costs a worker a
+    /// few stores to its own cache lines per poll, and the loop one more
+    /// thread (`<name>-clock`), which keeps a millisecond clock while a
+    /// worker is awake and sleeps when they all do: 1 to 3% of a loop of
+    /// the shortest polls (a `yield_now` each), less of real ones
+    /// (`benches/README.md` says how it is measured).
+    ///
+    /// Off, workers count nothing: [`WorkerMetrics`](crate::WorkerMetrics)'
+    /// `polls`, `steals`, `parks` and `busy` stay zero and its `poll_time`
+    /// `None`, and every task shows zero polls and no times. The levels
+    /// `Handle::metrics` reads when asked (queue depths, live tasks,
+    /// timers, IO sources, the blocking pool, callbacks run) are there all
+    /// the same. [`time_polls`](Builder::time_polls) and a
+    /// [slow-poll threshold](Builder::slow_poll_threshold) need the counts,
+    /// and turn counting back on.
+    ///
+    /// [`Handle::metrics`]: crate::Handle::metrics
+    /// [`Handle::dump`]: crate::Handle::dump
+    ///
+    /// ```
+    /// let lp = evloop::EventLoop::builder().count_polls(false).build().unwrap();
+    /// lp.run_until_complete(lp.handle().spawn(async {})).unwrap();
+    /// assert_eq!(lp.handle().metrics().total_polls(), 0);
+    /// # lp.close();
+    /// ```
+    pub fn count_polls(mut self, on: bool) -> Builder {
+        self.count_polls = on;
+        self
+    }
+
+    /// Times every poll on its own, with a read of the precise clock when
+    /// it starts and one when it ends (default: off, or on with a
+    /// slow-poll threshold).
+    ///
+    /// Without it, a worker times polls with the loop's millisecond clock,
+    /// loaded once per poll when the poll returns, and takes the end of one
+    /// poll as the start of the next: each poll's time is then right to
+    /// within one tick, and a task's total over many short polls right on
+    /// average (see [`TaskInfo`]). With it, each poll's time is exact and leaves
+    /// out the worker's own work between polls, at the cost of two precise
+    /// clock reads per poll (20-30 ns each, as much as a short poll takes).
     ///
     /// ```
     /// let lp = evloop::EventLoop::builder().time_polls(true).build().unwrap();
@@ -133,7 +177,8 @@ impl Builder {
     /// debug mode: "Executing <Task ...> took 0.2 seconds"), with the
     /// task's name, spawn site and the poll's duration, through
     /// [`on_slow_poll`](Builder::on_slow_poll) (default: a line on stderr).
-    /// Turns on [`time_polls`](Builder::time_polls).
+    /// Turns on [`time_polls`](Builder::time_polls), so that a report
+    /// names the poll that was slow and no other.
     ///
     /// Off by default; with the environment variable `EVLOOP_DEBUG=1` it
     /// is on at 100 ms. A poll that has not returned after `threshold` is
@@ -189,6 +234,20 @@ impl Builder {
     {
         self.on_slow_poll = OnSlowPoll(Arc::new(hook));
         self
+    }
+
+    /// How the workers will count polls: see `count_polls` and `time_polls`.
+    pub(crate) fn poll_counting(&self) -> PollCounting {
+        if self.time_polls || self.slow_poll_threshold.is_some() {
+            PollCounting::Precise(Arc::new(PollTiming {
+                slow_poll_threshold: self.slow_poll_threshold,
+                on_slow_poll: self.on_slow_poll.0.clone(),
+            }))
+        } else if self.count_polls {
+            PollCounting::Coarse(Arc::new(CoarseClock::new()))
+        } else {
+            PollCounting::Off
+        }
     }
 
     /// Starts the loop's threads.

@@ -307,10 +307,10 @@ impl Handle {
     }
 
     /// Every task of the loop that has not finished, in spawn order, with
-    /// its name, state, spawn site, poll count and (when the loop
-    /// [times polls](crate::Builder::time_polls)) its time in poll and
-    /// since its last poll: asyncio's `all_tasks()` with the stack of each
-    /// task replaced by where it was spawned.
+    /// its name, state, spawn site, poll count, time in poll and time since
+    /// its last poll ([`TaskInfo`] says how each is counted): asyncio's
+    /// `all_tasks()` with the stack of each task replaced by where it was
+    /// spawned.
     ///
     /// Callable from any thread, also while every worker is stuck in a
     /// poll: it reads the live-task list and each task's counters without

@@ -64,7 +64,9 @@ pub struct Metrics {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct WorkerMetrics {
-    /// Task polls run by this worker, counted before each poll.
+    /// Task polls run by this worker, counted before each poll (zero when
+    /// the loop does not [count polls](crate::Builder::count_polls), as
+    /// are `steals`, `parks` and `busy`).
     pub polls: u64,
     /// Times this worker took tasks from another worker's queue (each steal
     /// moves about half of the victim's queue).
@@ -80,13 +82,23 @@ pub struct WorkerMetrics {
     /// snapshots for the worker's utilisation.
     pub busy: Duration,
     /// Time this worker spent inside task polls, the poll in progress
-    /// included; `None` unless the loop [times polls](crate::Builder::time_polls).
-    /// Unlike `busy`, it leaves out the time spent looking for work.
+    /// included, counted as each task's
+    /// [`time_in_poll`](crate::TaskInfo::time_in_poll) is. By default that
+    /// is with the loop's millisecond clock, whose stamps chain from poll to
+    /// poll: everything an awake worker does counts to the poll that
+    /// follows (its bookkeeping between polls, and looking for work that
+    /// found some), so this is `busy` less the looking for work that
+    /// ended in a sleep, to within one tick. With [`time_polls`](crate::Builder::time_polls)
+    /// it is exact and, unlike `busy`, leaves out the time spent looking
+    /// for work. `None` when the loop does not
+    /// [count polls](crate::Builder::count_polls).
     pub poll_time: Option<Duration>,
-    /// Tasks waiting in this worker's local queue (not counting the one
-    /// slot for the task it will run next).
+    /// Tasks waiting to run on this worker: its local queue plus the task
+    /// in its LIFO slot (the task it will run next, woken or spawned by
+    /// the task it runs now), each length read on its own.
     pub local_queue_depth: usize,
-    /// Whether the worker was asleep when read.
+    /// Whether the worker was asleep when read; always false when the
+    /// loop does not [count polls](crate::Builder::count_polls).
     pub parked: bool,
 }
 

@@ -21,6 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::task::Task;
+use crate::task::info::{CoarseClock, PollCounting};
 
 pub use builder::Builder;
 pub use context::EnterGuard;
@@ -74,6 +75,9 @@ struct LoopInner {
 pub struct EventLoop {
     handle: Handle,
     threads: Vec<(usize, JoinHandle<()>)>,
+    /// The coarse clock whose thread is among `threads`, when the loop
+    /// counts polls the default way.
+    clock: Option<Arc<CoarseClock>>,
     /// Behind a mutex only to make the loop `Sync`; only `shutdown` reads it.
     exited: Mutex<mpsc::Receiver<usize>>,
     reactor: Option<reactor::Reactor>,
@@ -151,19 +155,14 @@ impl EventLoop {
 
     fn start(config: Builder) -> io::Result<EventLoop> {
         let workers = config.worker_threads;
-        let timing = (config.time_polls || config.slow_poll_threshold.is_some()).then(|| {
-            Arc::new(crate::task::info::PollTiming {
-                slow_poll_threshold: config.slow_poll_threshold,
-                on_slow_poll: config.on_slow_poll.0.clone(),
-            })
-        });
+        let counting = config.poll_counting();
         let reactor = reactor::Reactor::start(&config.thread_name)?;
-        let (scheduler, seeds) = scheduler::Shared::with_timing(
+        let (scheduler, seeds) = scheduler::Shared::with_counting(
             workers,
             Some(reactor.handle().driver()),
-            timing.clone(),
+            counting.clone(),
         );
-        if let Some(timing) = &timing {
+        if let PollCounting::Precise(timing) = &counting {
             watchdog::Watchdog::start(&scheduler, &reactor.handle(), timing);
         }
         let handle = Handle {
@@ -189,6 +188,7 @@ impl EventLoop {
             threads: Vec::with_capacity(workers),
             exited: Mutex::new(exited),
             reactor: Some(reactor),
+            clock: None,
             closed: false,
         };
         for seed in seeds {
@@ -210,6 +210,24 @@ impl EventLoop {
                 // Dropping the half-built loop stops the workers started so far.
                 Err(err) => return Err(err),
             }
+        }
+        if let PollCounting::Coarse(clock) = counting {
+            // The thread that keeps the workers' coarse clock (`task::info`).
+            let index = event_loop.threads.len();
+            let signal = ExitSignal {
+                index,
+                sender: sender.clone(),
+            };
+            let scheduler = handle.inner.scheduler.clone();
+            let ticking = clock.clone();
+            event_loop.clock = Some(clock);
+            let thread = thread::Builder::new()
+                .name(format!("{}-clock", config.thread_name))
+                .spawn(move || {
+                    let _signal = signal;
+                    ticking.run(|| scheduler.any_worker_awake());
+                })?;
+            event_loop.threads.push((index, thread));
         }
         Ok(event_loop)
     }
@@ -403,6 +421,9 @@ impl EventLoop {
         inner.callbacks.close();
         inner.blocking.begin_shutdown();
         inner.scheduler.begin_shutdown();
+        if let Some(clock) = &self.clock {
+            clock.stop();
+        }
 
         let deadline = timeout.map(|t| Instant::now().checked_add(t));
         let me = thread::current().id();

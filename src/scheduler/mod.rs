@@ -37,7 +37,7 @@ use std::sync::Arc as StdArc;
 
 use crate::loom::{AtomicBool, Ordering};
 use crate::task::context;
-use crate::task::info::PollTiming;
+use crate::task::info::PollCounting;
 use crate::task::list::TaskList;
 use crate::task::{Notified, Schedule, Spawner, Task, TaskInfo, TaskRef, spawn_with};
 use idle::Idle;
@@ -116,21 +116,23 @@ pub(crate) struct Shared {
 impl Shared {
     /// A scheduler for `workers` workers; the seeds go to the worker
     /// threads. With a `driver`, idle workers sleep in it (see `park.rs`).
+    /// Its workers count polls as by default, on a coarse clock that no
+    /// thread advances (the counters are invisible to loom).
     #[cfg(loom)]
     pub(crate) fn new(
         workers: usize,
         driver: Option<StdArc<dyn Driver>>,
     ) -> (StdArc<Shared>, Vec<WorkerSeed>) {
-        Shared::with_timing(workers, driver, None)
+        let clock = StdArc::new(crate::task::info::CoarseClock::new());
+        Shared::with_counting(workers, driver, PollCounting::Coarse(clock))
     }
 
     /// A scheduler whose idle workers sleep in `driver`, when there is one,
-    /// and whose workers time each poll as `timing` says (`None`: polls are
-    /// only counted).
-    pub(crate) fn with_timing(
+    /// and whose workers count and time polls as `counting` says.
+    pub(crate) fn with_counting(
         workers: usize,
         driver: Option<StdArc<dyn Driver>>,
-        timing: Option<StdArc<PollTiming>>,
+        counting: PollCounting,
     ) -> (StdArc<Shared>, Vec<WorkerSeed>) {
         let seeds: Vec<WorkerSeed> = (0..workers)
             .map(|index| WorkerSeed {
@@ -148,7 +150,7 @@ impl Shared {
             idle: Idle::new(workers),
             tasks: TaskList::new(),
             shutdown: AtomicBool::new(false),
-            stats: SchedulerStats::new(workers, timing),
+            stats: SchedulerStats::new(workers, &counting),
         };
         (StdArc::new(shared), seeds)
     }
@@ -262,11 +264,20 @@ impl Shared {
         self.tasks.len()
     }
 
-    /// Each worker's counters and local queue depth.
+    /// Each worker's counters and local queue depth: its queue and the
+    /// task in its LIFO slot, each length read on its own.
     pub(crate) fn worker_figures(&self) -> Vec<WorkerFigures> {
         (0..self.stats.len())
-            .map(|i| self.stats.figures(i, self.stealers[i].len()))
+            .map(|i| {
+                let depth = self.stealers[i].len() + self.lifo_stealers[i].len();
+                self.stats.figures(i, depth)
+            })
             .collect()
+    }
+
+    /// Whether any worker is awake (for the loop's coarse clock thread).
+    pub(crate) fn any_worker_awake(&self) -> bool {
+        self.stats.any_awake()
     }
 
     /// Tasks waiting in the global injector.
@@ -289,7 +300,7 @@ impl Shared {
     pub(crate) fn polls_in_progress(&self) -> Vec<(usize, u64, u64)> {
         (0..self.stats.len())
             .filter_map(|i| {
-                let (task, started) = self.stats.worker(i).poll.current()?;
+                let (task, started) = self.stats.worker(i).poll_in_progress()?;
                 Some((i, task, started))
             })
             .collect()

@@ -224,12 +224,12 @@ impl WorkerCtx {
                 }
             }
         }
-        task.run_observed(&self.stats().poll);
+        task.run_observed(self.stats().observer());
         for _ in 0..MAX_LIFO_POLLS {
             let Some(next) = self.core.borrow_mut().lifo.pop() else {
                 return;
             };
-            next.run_observed(&self.stats().poll);
+            next.run_observed(self.stats().observer());
         }
         let core = self.core.borrow_mut();
         if let Some(task) = core.lifo.pop() {

@@ -476,9 +476,10 @@ impl Notified {
         self.run_with(None);
     }
 
-    /// Polls the task once, counted (and timed) by a worker's `observer`.
-    pub(crate) fn run_observed(self, observer: &PollObserver) {
-        self.run_with(Some(observer));
+    /// Polls the task once, counted and timed by a worker's `observer`
+    /// when it has one.
+    pub(crate) fn run_observed(self, observer: Option<&PollObserver>) {
+        self.run_with(observer);
     }
 
     fn run_with(self, observer: Option<&PollObserver>) {
