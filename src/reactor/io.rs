@@ -24,18 +24,21 @@
 //!   `poll_ready` returns an error.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use mio::event::{Event, Source};
 use mio::{Interest, Token};
 
 use super::Handle;
-use crate::util::lock_std as lock;
+// A source's readiness and waiters go through the loom switch, so that the
+// models of IO readiness see them; the table of sources is the reactor's
+// own and stays std's.
+use crate::loom::{AtomicU64, Mutex, Ordering};
+use crate::util::{lock, lock_std};
 
-const READABLE: u64 = 1 << 0;
-const WRITABLE: u64 = 1 << 1;
+pub(crate) const READABLE: u64 = 1 << 0;
+pub(crate) const WRITABLE: u64 = 1 << 1;
 const READ_CLOSED: u64 = 1 << 2;
 const WRITE_CLOSED: u64 = 1 << 3;
 const ERROR: u64 = 1 << 4;
@@ -192,7 +195,7 @@ impl ScheduledIo {
 
     /// Reactor side: ORs `bits` into the readiness (stamped with `tick`),
     /// then collects the waiters of the directions they make ready.
-    fn set_readiness(&self, tick: u32, bits: u64, wakers: &mut Vec<Waker>) {
+    pub(crate) fn set_readiness(&self, tick: u32, bits: u64, wakers: &mut Vec<Waker>) {
         let mut current = self.readiness.load(Ordering::Acquire);
         loop {
             let new = ((tick as u64) << TICK_SHIFT) | (current & READINESS_MASK) | bits;
@@ -216,7 +219,7 @@ impl ScheduledIo {
     }
 
     /// Marks the source closed for good and collects both waiters.
-    fn close(&self, reactor_gone: bool, wakers: &mut Vec<Waker>) {
+    pub(crate) fn close(&self, reactor_gone: bool, wakers: &mut Vec<Waker>) {
         let bits = if reactor_gone {
             CLOSED | REACTOR_GONE
         } else {
@@ -347,9 +350,9 @@ impl Registration {
         interest: Interest,
     ) -> io::Result<Registration> {
         let io = Arc::new(ScheduledIo::default());
-        let token = lock(&handle.shared.sources).insert(io.clone())?;
+        let token = lock_std(&handle.shared.sources).insert(io.clone())?;
         if let Err(error) = handle.shared.registry.register(source, token, interest) {
-            lock(&handle.shared.sources).remove(token);
+            lock_std(&handle.shared.sources).remove(token);
             return Err(error);
         }
         Ok(Registration {
@@ -425,7 +428,7 @@ impl Registration {
     /// Closes the registration: the reactor forgets the token, and tasks
     /// waiting on it wake up to an error. Idempotent.
     pub(crate) fn close(&self) {
-        let removed = lock(&self.handle.shared.sources).remove(self.token);
+        let removed = lock_std(&self.handle.shared.sources).remove(self.token);
         let mut wakers = Vec::new();
         if removed.is_some() {
             self.io.close(false, &mut wakers);

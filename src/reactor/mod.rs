@@ -107,6 +107,19 @@ impl Handle {
         }
     }
 
+    /// Registers a timer due at `tick` that wakes `waker`, as a sleep does
+    /// when first polled. `None` when the reactor has shut down.
+    pub(crate) fn register_timer(
+        &self,
+        tick: u64,
+        waker: &std::task::Waker,
+    ) -> Option<Arc<timer::TimerEntry>> {
+        let entry = timer::TimerEntry::new(tick);
+        entry.set_waker(waker);
+        self.push_timer_op(timer::TimerOp::Register(entry.clone()))
+            .then_some(entry)
+    }
+
     /// Number of registered timers that have neither fired nor been
     /// cancelled, exact at the time of the call.
     pub(crate) fn pending_timers(&self) -> usize {
