@@ -31,11 +31,9 @@ use mio::event::{Event, Source};
 use mio::{Interest, Token};
 
 use super::Handle;
-// A source's readiness and waiters go through the loom switch, so that the
-// models of IO readiness see them; the table of sources is the reactor's
-// own and stays std's.
+// Through the loom switch, so that the models of IO readiness see them.
 use crate::loom::{AtomicU64, Mutex, Ordering};
-use crate::util::{lock, lock_std};
+use crate::util::lock;
 
 pub(crate) const READABLE: u64 = 1 << 0;
 pub(crate) const WRITABLE: u64 = 1 << 1;
@@ -350,9 +348,9 @@ impl Registration {
         interest: Interest,
     ) -> io::Result<Registration> {
         let io = Arc::new(ScheduledIo::default());
-        let token = lock_std(&handle.shared.sources).insert(io.clone())?;
+        let token = lock(&handle.shared.sources).insert(io.clone())?;
         if let Err(error) = handle.shared.registry.register(source, token, interest) {
-            lock_std(&handle.shared.sources).remove(token);
+            lock(&handle.shared.sources).remove(token);
             return Err(error);
         }
         Ok(Registration {
@@ -428,7 +426,7 @@ impl Registration {
     /// Closes the registration: the reactor forgets the token, and tasks
     /// waiting on it wake up to an error. Idempotent.
     pub(crate) fn close(&self) {
-        let removed = lock_std(&self.handle.shared.sources).remove(self.token);
+        let removed = lock(&self.handle.shared.sources).remove(self.token);
         let mut wakers = Vec::new();
         if removed.is_some() {
             self.io.close(false, &mut wakers);
