@@ -16,6 +16,7 @@
 //!   ([`ReactorThread`]) drives it when they do not.
 //! - [`WakeBatch`] is the reactor's batch of wake-ups, whose worker
 //!   notification waits for the flush.
+//! - [`BlockingPool`] is the real blocking pool, its threads loom threads.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -23,8 +24,9 @@ use std::sync::Arc as StdArc;
 
 use crate::loom::Mutex;
 use crate::scheduler::{self, Shared, WorkerSeed};
+use crate::task::context::EnteredLoop;
 use crate::task::list::TaskList;
-use crate::task::{Notified, Schedule, Task, TaskRef};
+use crate::task::{Notified, Schedule, Spawner, Task, TaskError, TaskRef};
 use crate::util::lock;
 
 /// A scheduler that queues every task it is asked to run and runs nothing
@@ -42,6 +44,25 @@ impl Schedule for Recorder {
 
     fn release(&self, task: &TaskRef) -> Option<TaskRef> {
         self.tasks.remove(task)
+    }
+}
+
+impl Spawner for Recorder {
+    fn schedule_target(self: StdArc<Self>) -> StdArc<dyn Schedule> {
+        self
+    }
+
+    fn tasks(&self) -> &TaskList {
+        &self.tasks
+    }
+}
+
+impl Recorder {
+    fn new() -> Recorder {
+        Recorder {
+            queue: Mutex::new(VecDeque::new()),
+            tasks: TaskList::new(),
+        }
     }
 }
 
@@ -78,10 +99,7 @@ impl TaskQueue {
     /// An empty queue with an open live-task list.
     pub fn new() -> TaskQueue {
         TaskQueue {
-            recorder: StdArc::new(Recorder {
-                queue: Mutex::new(VecDeque::new()),
-                tasks: TaskList::new(),
-            }),
+            recorder: StdArc::new(Recorder::new()),
         }
     }
 
@@ -278,14 +296,9 @@ impl IoLoop {
         &self.scheduler
     }
 
-    /// A timer that is already due, registered through the reactor's timer
-    /// queue when first polled: it completes once a holder of the poller
-    /// has processed the queue.
+    /// A timer that is already due (see [`DueTimer`]).
     pub fn due_timer(&self) -> DueTimer {
-        DueTimer {
-            reactor: self.reactor.clone(),
-            entry: None,
-        }
+        DueTimer::new(&self.reactor)
     }
 
     /// Shuts the reactor down (after the workers stopped) and lets its
@@ -295,34 +308,174 @@ impl IoLoop {
     }
 }
 
-/// See [`IoLoop::due_timer`].
+/// A timer that is already due, registered through the reactor's timer
+/// queue when first polled, as `Sleep` registers its timer: it completes
+/// once a holder of the poller has processed the queue and fired it. (A
+/// real `Sleep` waits for the clock, which a model cannot let pass.)
 pub struct DueTimer {
     reactor: crate::reactor::Handle,
     entry: Option<StdArc<crate::reactor::timer::TimerEntry>>,
 }
 
+impl DueTimer {
+    fn new(reactor: &crate::reactor::Handle) -> DueTimer {
+        DueTimer {
+            reactor: reactor.clone(),
+            entry: None,
+        }
+    }
+}
+
+/// A reactor with no thread and no workers: the model's threads take its
+/// poller in turn, as idle workers do, for models of its timers.
+pub struct Reactor {
+    handle: crate::reactor::Handle,
+}
+
+impl Reactor {
+    /// A reactor whose poller nobody drives yet.
+    pub fn new() -> Reactor {
+        Reactor {
+            handle: crate::reactor::Handle::without_thread().expect("the reactor starts"),
+        }
+    }
+
+    /// A timer that is already due (see [`DueTimer`]).
+    pub fn due_timer(&self) -> DueTimer {
+        DueTimer::new(&self.handle)
+    }
+
+    /// Drives the poller as an idle worker does, turn after turn, until
+    /// [`shut_down`](Reactor::shut_down): each turn processes the timer
+    /// queue, blocks in the stand-in OS poller unless something is due or
+    /// queued, fires the due timers and wakes their tasks.
+    pub fn drive_until_shut_down(&self) {
+        let driver = self.handle.driver();
+        while !self.handle.is_shutdown() {
+            assert!(driver.park(&mut || true), "one holder at a time");
+        }
+    }
+
+    /// Tells the thread driving the poller to stop, waking it.
+    pub fn shut_down(&self) {
+        self.handle.signal_shutdown();
+    }
+}
+
+impl Default for Reactor {
+    fn default() -> Reactor {
+        Reactor::new()
+    }
+}
+
+/// A direction of IO a task waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Readable (or read-closed, or an error).
+    Read,
+    /// Writable (or write-closed, or an error).
+    Write,
+}
+
+impl Direction {
+    fn into_inner(self) -> crate::reactor::io::Direction {
+        match self {
+            Direction::Read => crate::reactor::io::Direction::Read,
+            Direction::Write => crate::reactor::io::Direction::Write,
+        }
+    }
+}
+
+/// Readiness a task observed, to clear after its operation would block.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadyEvent(crate::reactor::io::ReadyEvent);
+
+/// One registered IO source's readiness and waiters (`ScheduledIo`), the
+/// real one, between the tasks that use the source and the holder of the
+/// poller that records its events.
+#[derive(Debug, Default)]
+pub struct IoReadiness {
+    io: crate::reactor::io::ScheduledIo,
+    /// The poller's turn count, stamped on each event (the holder's side
+    /// only: one thread of the model plays it).
+    tick: std::sync::atomic::AtomicU32,
+}
+
+impl IoReadiness {
+    /// A source with no readiness and no waiter.
+    pub fn new() -> IoReadiness {
+        IoReadiness::default()
+    }
+
+    /// As a socket operation polls: ready at once, or the task's waker is
+    /// stored for the direction. An error once the source is closed.
+    pub fn poll_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        direction: Direction,
+    ) -> std::task::Poll<std::io::Result<ReadyEvent>> {
+        self.io
+            .poll_ready(cx, direction.into_inner())
+            .map(|ready| ready.map(ReadyEvent))
+    }
+
+    /// After the operation returned `WouldBlock`: forgets the readiness
+    /// seen in `event`, unless a newer event arrived.
+    pub fn clear_readiness(&self, event: ReadyEvent) {
+        self.io.clear_readiness(event.0);
+    }
+
+    /// The poller's holder records an event of the OS poller, then wakes
+    /// the tasks it frees, as a turn does.
+    pub fn event(&self, readable: bool, writable: bool) {
+        use crate::reactor::io::{READABLE, WRITABLE};
+        let tick = self
+            .tick
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .wrapping_add(1);
+        let mut bits = 0;
+        if readable {
+            bits |= READABLE;
+        }
+        if writable {
+            bits |= WRITABLE;
+        }
+        let mut wakers = Vec::new();
+        self.io.set_readiness(tick, bits, &mut wakers);
+        wakers.into_iter().for_each(std::task::Waker::wake);
+    }
+
+    /// Closes the source (its socket was dropped): the tasks waiting on it
+    /// wake up to an error.
+    pub fn close(&self) {
+        let mut wakers = Vec::new();
+        self.io.close(false, &mut wakers);
+        wakers.into_iter().for_each(std::task::Waker::wake);
+    }
+}
+
 impl Future for DueTimer {
     type Output = ();
 
+    /// Polls as `Sleep` does: the first poll registers the timer with the
+    /// task's waker, each later one stores its waker unless the timer
+    /// fired.
     fn poll(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<()> {
-        use crate::reactor::timer::{TimerEntry, TimerOp};
-        let entry = match &self.entry {
-            Some(entry) => entry.clone(),
+        let fired = match &self.entry {
+            Some(entry) => entry.poll_fired(cx.waker()),
             None => {
-                let entry = TimerEntry::new(0);
-                entry.set_waker(cx.waker());
-                assert!(
-                    self.reactor.push_timer_op(TimerOp::Register(entry.clone())),
-                    "the reactor is running"
-                );
-                self.entry = Some(entry.clone());
-                entry
+                let entry = self
+                    .reactor
+                    .register_timer(0, cx.waker())
+                    .expect("the reactor is running");
+                self.entry = Some(entry);
+                false
             }
         };
-        if entry.set_waker(cx.waker()) {
+        if fired {
             std::task::Poll::Ready(())
         } else {
             std::task::Poll::Pending
@@ -344,5 +497,77 @@ impl WakeBatch {
     /// Closes the batch and notifies each scheduler that received work.
     pub fn flush(self) {
         self.0.flush();
+    }
+}
+
+/// The real blocking pool behind `run_in_executor`, whose threads are
+/// started as loom threads of the model.
+///
+/// Under loom a zero keep-alive runs out as soon as the idle thread has let
+/// the others run, and any other keep-alive never runs out: a model picks
+/// keep-alive expiry, or idle threads that wait for a wake-up.
+pub struct BlockingPool {
+    pool: crate::blocking::Pool,
+    /// The loop that the pool's threads run in: one that only records.
+    entered: EnteredLoop,
+}
+
+/// Where a job's outcome arrives (see [`BlockingPool::submit`]).
+pub struct JobOutcome<R>(crate::blocking::JobOutcome<R>);
+
+impl BlockingPool {
+    /// A pool of at most `max_threads` threads, each exiting once idle for
+    /// `keep_alive` (see above for what that means under loom).
+    pub fn new(max_threads: usize, keep_alive: std::time::Duration) -> BlockingPool {
+        BlockingPool {
+            pool: crate::blocking::Pool::new(max_threads, keep_alive, "model".to_string()),
+            entered: EnteredLoop {
+                scheduler: StdArc::new(Recorder::new()),
+                reactor: StdArc::new(()),
+                runtime: StdArc::new(()),
+            },
+        }
+    }
+
+    /// Submits `work` as `run_in_executor` does: to an idle thread, a new
+    /// thread or the queue; refused once the pool shuts down.
+    pub fn submit<F, R>(&self, work: F) -> JobOutcome<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (job, outcome) = crate::blocking::job(work);
+        self.pool.submit(job, || self.entered.clone());
+        JobOutcome(outcome)
+    }
+
+    /// Refuses queued and later jobs and lets idle threads exit (the first
+    /// step of closing the loop).
+    pub fn begin_shutdown(&self) {
+        self.pool.begin_shutdown();
+    }
+
+    /// Waits until no job runs (the loop's close, with no deadline).
+    pub fn wait_for_running_jobs(&self) {
+        assert!(self.pool.wait_for_running_jobs(None));
+    }
+
+    /// Live pool threads.
+    pub fn threads(&self) -> usize {
+        self.pool.figures().0
+    }
+
+    /// Jobs queued for a thread to come free.
+    pub fn queued(&self) -> usize {
+        self.pool.figures().1
+    }
+}
+
+impl<R> JobOutcome<R> {
+    /// Waits for the job's outcome: its value, or the error of its panic
+    /// or of the pool's refusal. `None` when the job was dropped without a
+    /// word (which a model treats as a lost job).
+    pub fn wait(self) -> Option<Result<R, TaskError>> {
+        self.0.recv().ok()
     }
 }

@@ -17,8 +17,10 @@
 //!
 //! Model files are named for the part they exercise: `task_*` (the task
 //! state machine, driven through `evloop::loom_hooks::TaskQueue`),
-//! `scheduler_*` (the real scheduler and worker loop) and `bridge_*` (the
-//! thread-loop bridge).
+//! `scheduler_*` (the real scheduler and worker loop), `bridge_*` (the
+//! thread-loop bridge), `callbacks_*` (the callback queues), `io_*` (the
+//! poller handoff, and a source's readiness), `timer_*` (timer
+//! registration and fire) and `blocking_*` (the blocking pool).
 //!
 //! This file holds what the models share: [`model`], counters that record
 //! what happened (polls, drops, callback runs), and small futures with a

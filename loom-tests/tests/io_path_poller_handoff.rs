@@ -19,21 +19,24 @@ use loom::thread;
 /// Runs `body` against a loop with one worker and its reactor thread, then
 /// closes the loop the way `EventLoop::close` does.
 fn with_io_loop(body: impl FnOnce(&IoLoop)) {
-    with_seeded_io_loop(1, |_| (), |io_loop, ()| body(io_loop));
+    with_seeded_io_loop(1, true, |_| (), |io_loop, ()| body(io_loop));
 }
 
 /// Runs `seed` against a loop of `workers` workers before its threads
 /// start (what it spawns waits in the injector: no race with a foreign
 /// spawn), then `body` with what `seed` returned while the threads run;
-/// then closes the loop the way `EventLoop::close` does.
+/// then closes the loop the way `EventLoop::close` does. Without
+/// `reactor_thread`, only the workers take the poller (a model that waits
+/// on no timer and no IO needs no fallback driver).
 fn with_seeded_io_loop<S>(
     workers: usize,
+    reactor_thread: bool,
     seed: impl FnOnce(&IoLoop) -> S,
     body: impl FnOnce(&IoLoop, S),
 ) {
     let (io_loop, workers, reactor) = IoLoop::new(workers);
     let seeded = seed(&io_loop);
-    let reactor = thread::spawn(move || reactor.run());
+    let reactor = reactor_thread.then(|| thread::spawn(move || reactor.run()));
     let workers: Vec<_> = workers
         .into_iter()
         .map(|worker| thread::spawn(move || worker.run()))
@@ -47,7 +50,9 @@ fn with_seeded_io_loop<S>(
     }
     io_loop.scheduler().drop_remaining_tasks();
     io_loop.stop_reactor();
-    reactor.join().expect("the reactor thread does not panic");
+    if let Some(reactor) = reactor {
+        reactor.join().expect("the reactor thread does not panic");
+    }
     assert_eq!(io_loop.scheduler().live_tasks(), 0);
 }
 
@@ -77,7 +82,7 @@ fn a_foreign_spawn_reaches_the_only_worker_blocked_in_the_poller() {
 /// completes; the poller is never left undriven while it waits.
 #[test]
 fn a_task_waiting_on_a_timer_completes_whoever_holds_the_poller() {
-    model_with_preemptions(2, || {
+    model_with_preemptions(1, || {
         with_io_loop(|io_loop| {
             let timer = io_loop.due_timer();
             let task = io_loop.scheduler().spawn(async move {
@@ -100,6 +105,26 @@ fn a_timer_inserted_while_the_poller_changes_hands_fires() {
     });
 }
 
+/// (e) A task blocks the only worker's thread until a timer fires: only
+/// the reactor thread can drive the poller then. It may have gone to sleep
+/// until the worker lets go of the poller (the worker was blocked in it
+/// before the task came); the worker's release must wake it, so that it
+/// takes the free poller and fires the timer.
+#[test]
+fn a_timer_awaited_by_a_task_blocking_the_only_worker_is_fired_by_the_reactor_thread() {
+    model_with_preemptions(2, || {
+        with_io_loop(|io_loop| {
+            let timer = io_loop.due_timer();
+            let task = io_loop.scheduler().spawn(async move {
+                // Blocks the worker's thread, as a blocking call would.
+                block_on(timer);
+                4
+            });
+            assert_eq!(block_on(task).expect("the task completes"), 4);
+        });
+    });
+}
+
 /// (d) A task spawned by a running task goes to its worker's LIFO slot;
 /// the running task then blocks its thread until the child has run. The
 /// child runs only if the other worker takes it from the slot: filling the
@@ -111,6 +136,7 @@ fn a_task_in_a_blocked_workers_lifo_slot_reaches_the_worker_in_the_poller() {
     model_with_preemptions(1, || {
         with_seeded_io_loop(
             2,
+            false,
             |io_loop| {
                 let scheduler = io_loop.scheduler().clone();
                 io_loop.scheduler().spawn(async move {

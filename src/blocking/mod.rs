@@ -137,10 +137,25 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let (sender, receiver) = oneshot::channel();
+    let (job, receiver) = job(work);
     let task = scheduler.spawn(WaitForJob { receiver }, None);
     if !task.done() {
-        pool.submit(Box::new(BlockingJob { work, sender }), entered);
+        pool.submit(job, entered);
     }
     task
 }
+
+/// The pool's job for the blocking closure `work`, and the channel its
+/// outcome (or the pool's refusal) comes back through.
+pub(crate) fn job<F, R>(work: F) -> (Box<dyn pool::Job>, JobOutcome<R>)
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let (sender, receiver) = oneshot::channel();
+    (Box::new(BlockingJob { work, sender }), receiver)
+}
+
+/// Where a job's outcome arrives: its result, its panic, or why the pool
+/// refused it.
+pub(crate) type JobOutcome<R> = oneshot::Receiver<Result<R, TaskError>>;

@@ -20,12 +20,13 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread;
 use std::time::{Duration, Instant};
 
+// Through the loom switch, so that the models of the pool see its lock,
+// its condition variables and its threads.
+use crate::loom::{Arc, Condvar, Mutex, MutexGuard, thread};
 use crate::task::context::{self, EnteredLoop};
-use crate::util::{contain_panic, ignore_poison, lock_std as lock};
+use crate::util::{contain_panic, ignore_poison, lock};
 
 /// A job queued on the pool: either runs, or is refused.
 pub(crate) trait Job: Send + 'static {
@@ -244,20 +245,37 @@ impl Shared {
                 break;
             }
             state.idle += 1;
-            let (guard, waited) =
-                ignore_poison(self.work_available.wait_timeout(state, self.keep_alive));
-            state = guard;
+            let timed_out;
+            (state, timed_out) = self.wait_for_work(state);
             state.idle -= 1;
             if state.notified > 0 {
                 // Whichever idle thread wakes first takes the wake-up.
                 state.notified -= 1;
-            } else if waited.timed_out() && state.queue.is_empty() {
+            } else if timed_out && state.queue.is_empty() {
                 break;
             }
         }
         state.threads -= 1;
         drop(state);
         context::set_blocking_pool(std::ptr::null());
+    }
+
+    /// An idle thread waits for a wake-up, at most the keep-alive. Returns
+    /// the guard and whether the keep-alive ran out.
+    ///
+    /// In a model, time passes at once: a zero keep-alive lets the other
+    /// threads run and then runs out, and any other keep-alive never does
+    /// (loom's timed wait never times out), so a model picks the one it
+    /// checks.
+    fn wait_for_work<'a>(&'a self, state: MutexGuard<'a, State>) -> (MutexGuard<'a, State>, bool) {
+        if crate::loom::LOOM && self.keep_alive.is_zero() {
+            drop(state);
+            thread::yield_now();
+            return (lock(&self.state), true);
+        }
+        let (state, waited) =
+            ignore_poison(self.work_available.wait_timeout(state, self.keep_alive));
+        (state, waited.timed_out())
     }
 }
 

@@ -9,7 +9,7 @@ use super::Shared;
 use super::poller::{Held, Look, Os, WATCH_PERIOD};
 use super::timer::Timers;
 use crate::scheduler::WakeBatch;
-use crate::util::{contain_panic, lock_std as lock};
+use crate::util::{contain_panic, lock};
 
 /// Events read from the OS poller per turn.
 pub(super) const EVENTS_CAPACITY: usize = 1024;

@@ -27,18 +27,19 @@
 //!   `poll_ready` returns an error.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use mio::event::{Event, Source};
 use mio::{Interest, Token};
 
 use super::Handle;
-use crate::util::lock_std as lock;
+// Through the loom switch, so that the models of IO readiness see them.
+use crate::loom::{AtomicU64, Mutex, Ordering};
+use crate::util::lock;
 
-const READABLE: u64 = 1 << 0;
-const WRITABLE: u64 = 1 << 1;
+pub(crate) const READABLE: u64 = 1 << 0;
+pub(crate) const WRITABLE: u64 = 1 << 1;
 const READ_CLOSED: u64 = 1 << 2;
 const WRITE_CLOSED: u64 = 1 << 3;
 const ERROR: u64 = 1 << 4;
@@ -201,7 +202,7 @@ impl ScheduledIo {
 
     /// Reactor side: ORs `bits` into the readiness (stamped with `tick`),
     /// then collects the waiters of the directions they make ready.
-    fn set_readiness(&self, tick: u32, bits: u64, wakers: &mut Vec<Waker>) {
+    pub(crate) fn set_readiness(&self, tick: u32, bits: u64, wakers: &mut Vec<Waker>) {
         let mut current = self.readiness.load(Ordering::Acquire);
         loop {
             let new = ((tick as u64) << TICK_SHIFT) | (current & READINESS_MASK) | bits;
@@ -225,7 +226,7 @@ impl ScheduledIo {
     }
 
     /// Marks the source closed for good and collects both waiters.
-    fn close(&self, reactor_gone: bool, wakers: &mut Vec<Waker>) {
+    pub(crate) fn close(&self, reactor_gone: bool, wakers: &mut Vec<Waker>) {
         let bits = if reactor_gone {
             CLOSED | REACTOR_GONE
         } else {

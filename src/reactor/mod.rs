@@ -25,9 +25,10 @@
 //! runs in through the thread's context ([`current`]); the reactor itself
 //! names nothing above the scheduler.
 //!
-//! The reactor's IO internals use `std::sync` directly rather than the
-//! loom switch; the poller's protocol and the timers' handoffs use the
-//! switch, and under loom the OS poller is a stand-in (see [`poller`]).
+//! Every lock and atomic that threads share here (the poller's protocol,
+//! the table of sources, a source's readiness, the timers' handoffs, the
+//! shutdown flag) goes through the loom switch; under loom the OS poller is
+//! a stand-in (see [`poller`]).
 
 mod driver;
 pub(crate) mod fd;
@@ -37,9 +38,10 @@ pub(crate) mod timer;
 
 use std::fmt;
 use std::io as stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
+
+use crate::loom::{AtomicBool, Mutex, Ordering};
 
 use crate::task::context;
 
@@ -107,6 +109,19 @@ impl Handle {
         }
     }
 
+    /// Registers a timer due at `tick` that wakes `waker`, as a sleep does
+    /// when first polled. `None` when the reactor has shut down.
+    pub(crate) fn register_timer(
+        &self,
+        tick: u64,
+        waker: &std::task::Waker,
+    ) -> Option<Arc<timer::TimerEntry>> {
+        let entry = timer::TimerEntry::new(tick);
+        entry.set_waker(waker);
+        self.push_timer_op(timer::TimerOp::Register(entry.clone()))
+            .then_some(entry)
+    }
+
     /// Number of registered timers that have neither fired nor been
     /// cancelled, exact at the time of the call.
     pub(crate) fn pending_timers(&self) -> usize {
@@ -115,7 +130,7 @@ impl Handle {
 
     /// IO sources registered with the reactor now.
     pub(crate) fn io_sources(&self) -> usize {
-        crate::util::lock_std(&self.shared.sources).len()
+        crate::util::lock(&self.shared.sources).len()
     }
 
     /// Whether the reactor has been told to shut down.

@@ -187,14 +187,11 @@ impl Sleep {
     /// Registers a timer for the deadline, to wake `waker`.
     fn register(&mut self, reactor: &reactor::Handle, waker: &std::task::Waker) {
         let tick = reactor.clock().deadline_tick(self.deadline);
-        let entry = timer::TimerEntry::new(tick);
-        entry.set_waker(waker);
-        if reactor.push_timer_op(timer::TimerOp::Register(entry.clone())) {
-            self.state = State::Registered(entry);
-        } else {
+        self.state = match reactor.register_timer(tick, waker) {
+            Some(entry) => State::Registered(entry),
             // The reactor is gone: complete rather than wait forever.
-            self.state = State::Elapsed;
-        }
+            None => State::Elapsed,
+        };
     }
 
     /// Withdraws a registered, unfired timer from the reactor.
@@ -229,7 +226,7 @@ impl Future for Sleep {
                     }
                 }
                 State::Registered(entry) => {
-                    if !entry.has_fired() && !entry.set_waker(cx.waker()) {
+                    if !entry.poll_fired(cx.waker()) {
                         return Poll::Pending;
                     }
                     let shut_down = this.reactor.as_ref().is_some_and(|r| r.is_shutdown());

@@ -15,8 +15,8 @@ pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// [`lock`] for the mutexes that stay std's under `cfg(loom)`: those of
-/// the parts that loom cannot model (the reactor thread, the blocking
-/// pool, the loop's owner). Without loom the two are the same.
+/// the parts no model runs (the loop's owner, sockets' streams, signals,
+/// subprocesses). Without loom the two are the same.
 pub(crate) fn lock_std<T: ?Sized>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     ignore_poison(mutex.lock())
 }

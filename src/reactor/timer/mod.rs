@@ -129,6 +129,12 @@ impl TimerEntry {
         self.has_fired()
     }
 
+    /// A registered sleep's poll: whether the entry fired; if not, `waker`
+    /// is stored to be woken when it does.
+    pub(crate) fn poll_fired(&self, waker: &Waker) -> bool {
+        self.has_fired() || self.set_waker(waker)
+    }
+
     /// Drops the stored waker (the sleep was abandoned).
     pub(crate) fn clear_waker(&self) {
         drop(self.take_waker());
