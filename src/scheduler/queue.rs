@@ -7,6 +7,11 @@
 //! with crossbeam's memory orderings (a push to a local queue is only
 //! Release), letting the models explore every interleaving and every stale
 //! read around a push, pop or steal.
+//!
+//! The model is the only `unsafe` here: its ring of slots is a loom
+//! `UnsafeCell` per slot (so loom checks every access for a data race), and
+//! reading or writing a slot, and sharing the ring between threads, rest on
+//! the algorithm's own ownership rules, written beside each block.
 
 #[cfg(not(loom))]
 mod imp {

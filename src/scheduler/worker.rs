@@ -1,5 +1,10 @@
 //! The worker loop: take a task (LIFO slot, local queue, injector), run it,
 //! steal when dry, park when there is nothing anywhere.
+//!
+//! One `unsafe` block: [`with_current_worker`] turns the pointer that
+//! `run_worker` leaves in the thread's context back into a reference to the
+//! worker on that thread's stack (the context stores it untyped, since
+//! `task` sits below `scheduler`); its argument is beside it.
 
 use std::cell::RefCell;
 use std::sync::Arc as StdArc;
