@@ -109,6 +109,10 @@ impl crate::scheduler::Driver for Shared {
     fn unpark(&self) {
         self.poller.wake_holder();
     }
+
+    fn is_free(&self) -> bool {
+        self.poller.is_free() && !self.is_shutdown()
+    }
 }
 
 /// The reactor thread: drives the poller whenever nobody else has for a

@@ -301,6 +301,11 @@ impl<C> Poller<C> {
         prev / GENERATION_ONE
     }
 
+    /// Whether nobody holds the poller right now.
+    pub(super) fn is_free(&self) -> bool {
+        self.state.load(SeqCst) & HELD == 0
+    }
+
     /// Interrupts the thread blocked in the OS poller, or makes the next
     /// poll return at once.
     pub(super) fn wake_holder(&self) {

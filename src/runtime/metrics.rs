@@ -86,8 +86,8 @@ pub struct WorkerMetrics {
     /// [`time_in_poll`](crate::TaskInfo::time_in_poll) is. By default that
     /// is with the loop's millisecond clock, whose stamps chain from poll to
     /// poll: everything an awake worker does counts to the poll that
-    /// follows (its bookkeeping between polls, and looking for work that
-    /// found some), so this is `busy` less the looking for work that
+    /// follows (its bookkeeping between polls, and spins of at most 50 µs
+    /// looking for work), so this is `busy` less the looking for work that
     /// ended in a sleep, to within one tick. With [`time_polls`](crate::Builder::time_polls)
     /// it is exact and, unlike `busy`, leaves out the time spent looking
     /// for work. `None` when the loop does not

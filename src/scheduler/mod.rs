@@ -110,6 +110,8 @@ pub(crate) struct Shared {
     idle: Idle,
     tasks: TaskList,
     shutdown: AtomicBool,
+    /// The OS poller idle workers sleep in, when the loop has one.
+    driver: Option<StdArc<dyn Driver>>,
     stats: SchedulerStats,
 }
 
@@ -150,6 +152,7 @@ impl Shared {
             idle: Idle::new(workers),
             tasks: TaskList::new(),
             shutdown: AtomicBool::new(false),
+            driver,
             stats: SchedulerStats::new(workers, &counting),
         };
         (StdArc::new(shared), seeds)

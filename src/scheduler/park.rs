@@ -39,6 +39,9 @@ pub(crate) trait Driver: Send + Sync {
     /// Interrupts the thread blocked in the poller, or the next one to
     /// block in it.
     fn unpark(&self);
+
+    /// Whether a `park` now would likely find the poller free.
+    fn is_free(&self) -> bool;
 }
 
 struct Inner {

@@ -40,7 +40,9 @@
 //!   `d - tick` and less than `d + tick`, plus the worker's own work since
 //!   the previous poll returned, which is counted to this poll: finishing
 //!   that task (waking its waiter, running its done callbacks, dropping
-//!   its future), and taking this one from a queue or stealing it. Short polls mostly count zero and now and then one
+//!   its future), taking this one from a queue or stealing it, and
+//!   spinning for work (at most 50 µs) when it found some that way instead
+//!   of going to sleep. Short polls mostly count zero and now and then one
 //!   tick: summed over many polls that is the true time on average (a tick
 //!   lands in a poll as often as the poll is long), as a sampling
 //!   profiler's would be. Between two sleeps of a worker the stamps chain,
@@ -548,8 +550,8 @@ impl PollObserver {
     /// clock, after it marked itself awake with SeqCst): in the coarse
     /// mode, the next poll starts then, not at the end of the last one, and
     /// the loop's clock is woken. (Looking for work without sleeping, a
-    /// steal, is counted to the next poll: far less than a tick of the
-    /// coarse clock.)
+    /// steal or a spin of at most 50 µs, is counted to the next poll: far
+    /// less than a tick of the coarse clock.)
     pub(crate) fn woke(&self, stamp: u64) {
         if let Stamps::Coarse(clock) = &self.stamps {
             self.next_start.store(stamp, Relaxed);
