@@ -153,9 +153,8 @@ where
     /// write that takes fewer than offered has filled the send buffer, so
     /// the next attempt would only return `WouldBlock`. Clearing the
     /// readiness now saves that system call, once per request on a
-    /// request/response connection. The clear is the tick-checked one of
-    /// a `WouldBlock`: readiness the reactor reported after `op` ran is
-    /// kept, so no wake-up is lost. A read of zero bytes (end of stream)
+    /// request/response connection (see
+    /// [`Registration::poll_io_clearing`]). A read of zero bytes (end of stream)
     /// keeps the readiness: every later read returns zero at once.
     fn poll_transfer(
         &self,
@@ -164,24 +163,12 @@ where
         len: usize,
         mut op: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        let registration = self.registration();
-        loop {
-            let event = match registration.poll_ready(cx, direction) {
-                Poll::Ready(Ok(event)) => event,
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
-                Poll::Pending => return Poll::Pending,
-            };
-            match op(self.source()) {
-                Ok(n) if n > 0 && n < len => {
-                    registration.clear_readiness(event);
-                    return Poll::Ready(Ok(n));
-                }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    registration.clear_readiness(event)
-                }
-                result => return Poll::Ready(result),
-            }
-        }
+        self.registration().poll_io_clearing(
+            cx,
+            direction,
+            || op(self.source()),
+            |&n| n > 0 && n < len,
+        )
     }
 
     /// Waits for room and writes some of `buf`.

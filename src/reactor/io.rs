@@ -389,7 +389,22 @@ impl Registration {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_clearing(cx, direction, op, |_| false)
+    }
+
+    /// [`poll_io`](Self::poll_io), also forgetting the readiness after an
+    /// `op` whose success `drained` says left nothing to do (a short read
+    /// or write on a stream socket): the next attempt would only return
+    /// `WouldBlock`. The clear is the tick-checked one, so readiness the
+    /// reactor reported after `op` ran is kept.
+    pub(crate) fn poll_io_clearing<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
         mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
             let event = match self.poll_ready(cx, direction) {
@@ -400,6 +415,10 @@ impl Registration {
             match op() {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     self.clear_readiness(event)
+                }
+                Ok(done) if drained(&done) => {
+                    self.clear_readiness(event);
+                    return Poll::Ready(Ok(done));
                 }
                 result => return Poll::Ready(result),
             }
